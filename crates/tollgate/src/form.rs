@@ -1,0 +1,184 @@
+//! `application/x-www-form-urlencoded` parsing (the body of every token-endpoint request,
+//! RFC 6749 §3.2 and Appendix B) into [`Params`].
+//!
+//! The rules of RFC 6749 §3.1/§3.2 are applied here, once, for every endpoint: unknown
+//! parameters are kept but never consulted (GEN-01); a repeated parameter makes the whole
+//! request `invalid_request` (GEN-02); a parameter with an empty value counts as absent
+//! (GEN-03). Input is bounded (bytes and parameter count) and parsing is total: any byte
+//! string yields `Ok` or an [`OAuthError`], never a panic.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode;
+
+use crate::error::OAuthError;
+
+/// Bounds on what a parser accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormLimits {
+    /// Largest accepted body or query, in bytes.
+    pub max_bytes: usize,
+    /// Most `name=value` pairs accepted.
+    pub max_params: usize,
+}
+
+impl Default for FormLimits {
+    /// 16 KiB and 64 parameters: a token request is a few hundred bytes, and a
+    /// `private_key_jwt` assertion with an RSA-4096 signature stays well under 4 KiB.
+    fn default() -> Self {
+        FormLimits {
+            max_bytes: 16 * 1024,
+            max_params: 64,
+        }
+    }
+}
+
+/// Decoded form parameters with RFC 6749 §3.2 semantics. Names are unique; values are
+/// non-empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses a form body or query string.
+    ///
+    /// # Errors
+    /// `invalid_request` when the input is too large, has too many parameters, repeats a
+    /// parameter, or decodes to something that is not UTF-8.
+    pub fn parse(input: &[u8], limits: FormLimits) -> Result<Params, OAuthError> {
+        if input.len() > limits.max_bytes {
+            return Err(OAuthError::invalid_request("the request is too large"));
+        }
+        let mut pairs: Vec<(String, String)> = Vec::with_capacity(8);
+        let mut seen = 0usize;
+        for segment in input.split(|&b| b == b'&') {
+            if segment.is_empty() {
+                continue;
+            }
+            seen += 1;
+            if seen > limits.max_params {
+                return Err(OAuthError::invalid_request(
+                    "the request has too many parameters",
+                ));
+            }
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, &b""[..]),
+            };
+            let name = decode_component(name)?;
+            let value = decode_component(value)?;
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(OAuthError::invalid_request("a parameter was repeated"));
+            }
+            // Keep empty values until all duplicates are known, then drop them (GEN-03).
+            pairs.push((name, value));
+        }
+        pairs.retain(|(_, v)| !v.is_empty());
+        Ok(Params { pairs })
+    }
+
+    /// The value of `name`, or `None` when absent or empty.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Removes and returns the value of `name`.
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(n, _)| n == name)?;
+        Some(self.pairs.swap_remove(i).1)
+    }
+
+    /// Whether `name` carries a value.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Number of non-empty parameters.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether there are no non-empty parameters.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+/// Decodes one form component: `+` is a space, then percent-decoding (HTML URL-encoded form
+/// serialisation, which RFC 6749 Appendix B adopts). Used for Basic credentials too
+/// (RFC 6749 §2.3.1).
+///
+/// # Errors
+/// `invalid_request` when the decoded bytes are not UTF-8.
+pub fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+    let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
+        Cow::Owned(
+            raw.iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(raw)
+    };
+    percent_decode(&plus_free)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| OAuthError::invalid_request("a parameter is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn parse(s: &str) -> Result<Params, OAuthError> {
+        Params::parse(s.as_bytes(), FormLimits::default())
+    }
+
+    #[test]
+    fn decodes_plus_and_percent() {
+        let p = parse("a=x+y&b=p%40ss%3A%2F").unwrap();
+        assert_eq!(p.get("a"), Some("x y"));
+        assert_eq!(p.get("b"), Some("p@ss:/"));
+    }
+
+    #[test]
+    fn gen_02_repeated_parameter_is_invalid_request() {
+        let e = parse("code=a&code=b").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidRequest);
+        // A repeat is a repeat even when one copy is empty.
+        assert!(parse("code=a&code=").is_err());
+    }
+
+    #[test]
+    fn gen_03_empty_value_is_absent() {
+        let p = parse("scope=&grant_type=x&flag").unwrap();
+        assert_eq!(p.get("scope"), None);
+        assert_eq!(p.get("flag"), None);
+        assert_eq!(p.get("grant_type"), Some("x"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_invalid_request() {
+        assert!(parse("a=%FF").is_err());
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let limits = FormLimits {
+            max_bytes: 10,
+            max_params: 2,
+        };
+        assert!(Params::parse(b"aaaaaaaaaaa=1", limits).is_err());
+        assert!(Params::parse(b"a=1&b=2&c=3", limits).is_err());
+        assert!(Params::parse(b"a=1&b=2", limits).is_ok());
+    }
+}

@@ -1,0 +1,231 @@
+//! Minting what a grant issues — the access token, the refresh token when the rules allow
+//! one, the family they belong to — and the RFC 6749 §5.1 success response (TK-01, TK-02).
+//!
+//! The refresh-token rule lives here, once: a refresh token is issued only when
+//! `offline_access` is in the grant's scope (OIDC Core §11), the client may use the
+//! `refresh_token` grant, the matched policy allows it, and — for browser SPAs — the
+//! server's SPA switch is on.
+
+use serde::Serialize;
+
+use crate::access_token::AccessTokenClaims;
+use crate::client::{ApplicationKind, Client, ClientType, GrantType};
+use crate::clock::UnixTime;
+use crate::error::Error;
+use crate::http::Response;
+use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
+use crate::scope::{Scope, OFFLINE_ACCESS};
+use crate::server::{Server, SpaRefreshTokens};
+use crate::store::{
+    AccessTokenRecord, FamilyRecord, Issuance, RefreshState, RefreshTokenRecord, Subject,
+};
+use crate::token::{encode_token, FamilyId, MintedToken, TokenHash, TokenKind, TOKEN_BYTES};
+
+/// The server and the clock reading a decision is made against.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'s> {
+    pub server: &'s Server,
+    pub now: UnixTime,
+}
+
+/// A minted access token: the value for the response and the record for the store.
+pub(crate) struct NewAccess {
+    pub value: String,
+    pub record: AccessTokenRecord,
+}
+
+/// A minted refresh token.
+pub(crate) struct NewRefresh {
+    pub token: MintedToken,
+    pub record: RefreshTokenRecord,
+}
+
+impl<'s> Ctx<'s> {
+    pub(crate) fn policy(
+        &self,
+        client: &Client,
+        grant_type: GrantType,
+        scope: &Scope,
+        subject: Option<&Subject>,
+    ) -> &'s TokenPolicy {
+        self.server.config().policies.select(&PolicyInput {
+            client: &client.id,
+            kind: client.kind,
+            grant_type,
+            scope,
+            groups: subject.map_or(&[][..], |s| &s.groups),
+        })
+    }
+
+    pub(crate) fn may_issue_refresh(&self, client: &Client, policy: &TokenPolicy) -> bool {
+        client.allows(GrantType::RefreshToken)
+            && policy.issue_refresh_tokens
+            && !(client.kind == ApplicationKind::BrowserSpa
+                && self.server.config().spa_refresh_tokens == SpaRefreshTokens::Disabled)
+    }
+
+    pub(crate) fn access(
+        &self,
+        client: &Client,
+        family: FamilyId,
+        subject: Option<&str>,
+        scope: &Scope,
+        policy: &TokenPolicy,
+    ) -> Result<NewAccess, Error> {
+        let expires_at = self.now.plus(policy.access_token_ttl);
+        let value = self.server.access_token_format().mint(
+            &AccessTokenClaims {
+                issuer: &self.server.config().issuer,
+                client_id: &client.id,
+                subject,
+                scope,
+                issued_at: self.now,
+                expires_at,
+                family,
+            },
+            self.server.random(),
+        )?;
+        let record = AccessTokenRecord {
+            hash: TokenHash::of(&value),
+            family,
+            client_id: client.id.clone(),
+            subject: subject.map(str::to_string),
+            scope: scope.clone(),
+            issued_at: self.now,
+            expires_at,
+        };
+        Ok(NewAccess { value, record })
+    }
+
+    /// A refresh token whose idle expiry is capped by the family's absolute expiry.
+    pub(crate) fn refresh(
+        &self,
+        client: &Client,
+        family: FamilyId,
+        family_expires_at: Option<UnixTime>,
+        scope: &Scope,
+        policy: &TokenPolicy,
+    ) -> Result<NewRefresh, Error> {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        self.server.random().fill(&mut bytes)?;
+        let token = encode_token(TokenKind::Refresh, &bytes);
+        let record = RefreshTokenRecord {
+            hash: token.hash,
+            family,
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+            issued_at: self.now,
+            idle_expires_at: self.idle_expiry(policy, family_expires_at),
+            state: RefreshState::Active,
+        };
+        Ok(NewRefresh { token, record })
+    }
+
+    pub(crate) fn idle_expiry(
+        &self,
+        policy: &TokenPolicy,
+        family_expires_at: Option<UnixTime>,
+    ) -> Option<UnixTime> {
+        let idle = policy.refresh_idle.map(|d| self.now.plus(d));
+        match (idle, family_expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Starts a family for a fresh grant (code, password, client credentials) and mints its
+    /// tokens. `scope` is what was consented or requested; `offline_access` is kept in the
+    /// granted scope only when a refresh token is actually issued (OI-11).
+    pub(crate) fn start_family(
+        &self,
+        client: &Client,
+        grant_type: GrantType,
+        subject: Option<Subject>,
+        scope: &Scope,
+    ) -> Result<(Issuance, Response), Error> {
+        let policy = self.policy(client, grant_type, scope, subject.as_ref());
+        let wants_refresh = scope.contains(OFFLINE_ACCESS)
+            && grant_type != GrantType::ClientCredentials
+            && self.may_issue_refresh(client, policy);
+        let granted = if wants_refresh {
+            scope.clone()
+        } else {
+            scope.without(OFFLINE_ACCESS)
+        };
+        let family_id = FamilyId::generate(self.server.random())?;
+        let family_expires = if wants_refresh {
+            policy.refresh_absolute.map(|d| self.now.plus(d))
+        } else {
+            None
+        };
+        let sub = subject.as_ref().map(|s| s.id.as_str());
+        let access = self.access(client, family_id, sub, &granted, policy)?;
+        let refresh = if wants_refresh {
+            Some(self.refresh(client, family_id, family_expires, &granted, policy)?)
+        } else {
+            None
+        };
+        let response = self.success(
+            &access,
+            refresh.as_ref().map(|r| r.token.value.expose()),
+            &granted,
+        );
+        let family = FamilyRecord {
+            id: family_id,
+            client_id: client.id.clone(),
+            subject,
+            scope: granted,
+            grant_type,
+            created_at: self.now,
+            expires_at: family_expires,
+            revoked_at: None,
+        };
+        Ok((
+            Issuance {
+                family,
+                refresh: refresh.map(|r| r.record),
+                access: access.record,
+            },
+            response,
+        ))
+    }
+
+    /// The RFC 6749 §5.1 success response.
+    pub(crate) fn success(
+        &self,
+        access: &NewAccess,
+        refresh: Option<&str>,
+        scope: &Scope,
+    ) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            access_token: &'a str,
+            token_type: &'a str,
+            expires_in: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            refresh_token: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            scope: Option<String>,
+        }
+        let body = Body {
+            access_token: &access.value,
+            token_type: self.server.access_token_format().token_type(),
+            expires_in: self.now.until(access.record.expires_at),
+            refresh_token: refresh,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+        };
+        // Serialising plain strings and integers into a Vec cannot fail.
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        Response::json(200, bytes)
+    }
+}
+
+/// The rotation mode that applies: public clients and browser apps always rotate
+/// (RFC 9700 §4.14.2); otherwise the client's own setting, then the policy's.
+pub(crate) fn rotation_for(client: &Client, policy: &TokenPolicy) -> RotationMode {
+    if client.client_type == ClientType::Public || client.kind == ApplicationKind::BrowserSpa {
+        RotationMode::Rotate
+    } else {
+        client.refresh_rotation.unwrap_or(policy.rotation)
+    }
+}

@@ -1,0 +1,96 @@
+//! Sealing a rotated refresh token's successor response, so the grace window (RFC 9700
+//! §4.14.2 rotation, with Okta's retry leeway) can replay it without anything readable at
+//! rest.
+//!
+//! The key is HKDF-SHA256-Expand over the *presented* refresh token (256 random bits, so it
+//! is already a uniformly random pseudo-random key), which the store never sees: only a
+//! holder of the old token can open the successor. AES-256-GCM; the nonce is taken from the
+//! successor's own random token hash, unique per sealing attempt; the old token's hash is
+//! the associated data, binding the ciphertext to its record.
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::hkdf;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::token::TokenHash;
+
+const INFO: &[&[u8]] = &[b"tollgate/refresh-grace-successor/v1"];
+
+/// A successor response encrypted under a key only the old token's holder can derive.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedResponse(pub Vec<u8>);
+
+impl std::fmt::Debug for SealedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedResponse({} bytes)", self.0.len())
+    }
+}
+
+fn key_for(old_token: &str) -> Result<LessSafeKey, Error> {
+    let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, old_token.as_bytes());
+    let okm = prk.expand(INFO, &AES_256_GCM).map_err(|_| Error::Seal)?;
+    Ok(LessSafeKey::new(UnboundKey::from(okm)))
+}
+
+/// Seals `body` for the holder of `old_token`. `nonce_source` must be unique per call for a
+/// given old token (the successor's token hash is).
+///
+/// # Errors
+/// [`Error::Seal`] if the AEAD refuses (it does not for these sizes).
+pub fn seal(
+    old_token: &str,
+    old_hash: &TokenHash,
+    nonce_source: &TokenHash,
+    body: &[u8],
+) -> Result<SealedResponse, Error> {
+    let key = key_for(old_token)?;
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&nonce_source.0[..NONCE_LEN]);
+    let mut out = Vec::with_capacity(NONCE_LEN + body.len() + AES_256_GCM.tag_len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(body);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&old_hash.0),
+            &mut out[NONCE_LEN..],
+        )
+        .map_err(|_| Error::Seal)?;
+    out.extend_from_slice(tag.as_ref());
+    Ok(SealedResponse(out))
+}
+
+/// Opens a sealed successor with the presented old token; `None` if it does not open.
+#[must_use]
+pub fn open(old_token: &str, old_hash: &TokenHash, sealed: &SealedResponse) -> Option<Vec<u8>> {
+    let key = key_for(old_token).ok()?;
+    if sealed.0.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+        return None;
+    }
+    let (nonce, ct) = sealed.0.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buf = ct.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(&old_hash.0), &mut buf)
+        .ok()?;
+    let n = plain.len();
+    buf.truncate(n);
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_token_fails() {
+        let h = TokenHash::of("tgr_old");
+        let n = TokenHash::of("tgr_new");
+        let s = seal("tgr_old", &h, &n, b"{\"a\":1}").unwrap();
+        assert_eq!(open("tgr_old", &h, &s).unwrap(), b"{\"a\":1}");
+        assert!(open("tgr_other", &h, &s).is_none());
+        assert!(open("tgr_old", &TokenHash::of("x"), &s).is_none());
+        assert!(!s.0.windows(7).any(|w| w == b"{\"a\":1}"));
+    }
+}

@@ -1,0 +1,305 @@
+//! [`Server`]: configuration plus the injected clock, random source and access-token
+//! format; the entry point that starts flows and mints authorization codes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access_token::{AccessTokenFormat, OpaqueAccessTokens};
+use crate::client::ClientId;
+use crate::client_auth::ClientAssertionVerifier;
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::form::FormLimits;
+use crate::http::{Request, Response};
+use crate::pkce::{PkceChallenge, PkceMethod};
+use crate::policy::Policies;
+use crate::random::{SecureRandom, SystemRandom};
+use crate::scope::Scope;
+use crate::store::{CodeRecord, Subject};
+use crate::token::{mint_token, SecretString, TokenKind};
+use crate::token_flow::{Step, TokenFlow};
+
+/// Longest authorization-code lifetime (RFC 6749 §4.1.2: "maximum … of 10 minutes").
+pub const MAX_CODE_TTL: Duration = Duration::from_secs(600);
+
+/// Whether browser-based public clients get refresh tokens at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpaRefreshTokens {
+    /// Yes, always rotating (the default; OAuth 2.0 for Browser-Based Apps §6.4).
+    #[default]
+    Rotating,
+    /// No: SPAs get access tokens only.
+    Disabled,
+}
+
+/// Plain-data configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The issuer identifier (`iss`).
+    pub issuer: String,
+    /// Lifetime and refresh rules.
+    pub policies: Policies,
+    /// Bounds on request bodies and queries.
+    #[serde(skip)]
+    pub form_limits: FormLimits,
+    /// Authorization-code lifetime; default 60 s, at most 10 minutes.
+    #[serde(with = "code_ttl_secs")]
+    pub code_ttl: Duration,
+    /// Refresh tokens for browser SPAs.
+    pub spa_refresh_tokens: SpaRefreshTokens,
+    /// Whether `code_challenge_method=plain` is accepted (RFC 7636 §4.2; off by default).
+    pub allow_plain_pkce: bool,
+    /// The realm in `WWW-Authenticate: Basic realm="…"` challenges.
+    pub basic_realm: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            issuer: "https://localhost".to_string(),
+            policies: Policies::default(),
+            form_limits: FormLimits::default(),
+            code_ttl: Duration::from_secs(60),
+            spa_refresh_tokens: SpaRefreshTokens::default(),
+            allow_plain_pkce: false,
+            basic_realm: "tollgate".to_string(),
+        }
+    }
+}
+
+mod code_ttl_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
+impl ServerConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.issuer.is_empty() {
+            return Err(Error::config("issuer", "must not be empty"));
+        }
+        if self.code_ttl.is_zero() || self.code_ttl > MAX_CODE_TTL {
+            return Err(Error::config("code_ttl", "must be 1 s to 600 s"));
+        }
+        if self.form_limits.max_bytes == 0 || self.form_limits.max_params == 0 {
+            return Err(Error::config("form_limits", "must be positive"));
+        }
+        if self.basic_realm.contains('"') || self.basic_realm.contains('\\') {
+            return Err(Error::config(
+                "basic_realm",
+                "must not contain quotes or backslashes",
+            ));
+        }
+        self.policies.validate()
+    }
+}
+
+/// What `/authorize` hands the token endpoint through a code (RFC 6749 §4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeGrant {
+    /// The client.
+    pub client_id: ClientId,
+    /// The redirect URI the code is bound to.
+    pub redirect_uri: String,
+    /// Whether the authorization request carried `redirect_uri` (AC-05).
+    pub redirect_uri_sent: bool,
+    /// The consented scope; include `offline_access` only when it was consented.
+    pub scope: Scope,
+    /// The PKCE challenge.
+    pub pkce: Option<PkceChallenge>,
+    /// The OIDC nonce.
+    pub nonce: Option<String>,
+    /// The user who authorized.
+    pub subject: Subject,
+}
+
+/// A minted code: the value for the redirect and the record to store
+/// ([`crate::store::Commit::StoreCode`]).
+#[derive(Clone, Debug)]
+pub struct MintedCode {
+    /// The value for the client.
+    pub code: SecretString,
+    /// The record for the store.
+    pub record: CodeRecord,
+}
+
+/// The authorization server core.
+pub struct Server {
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn SecureRandom>,
+    access_tokens: Arc<dyn AccessTokenFormat>,
+    assertions: Option<Arc<dyn ClientAssertionVerifier>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Server`]; see [`Server::builder`].
+#[must_use]
+pub struct ServerBuilder {
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn SecureRandom>,
+    access_tokens: Arc<dyn AccessTokenFormat>,
+    assertions: Option<Arc<dyn ClientAssertionVerifier>>,
+}
+
+impl ServerBuilder {
+    /// Injects the clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Injects the random source (default: [`SystemRandom`]).
+    pub fn random(mut self, random: impl SecureRandom + 'static) -> Self {
+        self.random = Arc::new(random);
+        self
+    }
+
+    /// Sets the access-token format (default: [`OpaqueAccessTokens`]).
+    pub fn access_tokens(mut self, format: impl AccessTokenFormat + 'static) -> Self {
+        self.access_tokens = Arc::new(format);
+        self
+    }
+
+    /// Enables JWT client authentication through `verifier`.
+    pub fn client_assertions(mut self, verifier: impl ClientAssertionVerifier + 'static) -> Self {
+        self.assertions = Some(Arc::new(verifier));
+        self
+    }
+
+    /// Validates the configuration and builds the server.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad field.
+    pub fn build(self) -> Result<Server, Error> {
+        self.config.validate()?;
+        Ok(Server {
+            config: self.config,
+            clock: self.clock,
+            random: self.random,
+            access_tokens: self.access_tokens,
+            assertions: self.assertions,
+        })
+    }
+}
+
+impl Server {
+    /// Starts building a server from `config`, with the system clock and random source.
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(SystemRandom::new()),
+            access_tokens: Arc::new(OpaqueAccessTokens),
+            assertions: None,
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The current time according to the injected clock.
+    #[must_use]
+    pub fn now(&self) -> crate::clock::UnixTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn random(&self) -> &dyn SecureRandom {
+        &*self.random
+    }
+
+    pub(crate) fn access_token_format(&self) -> &dyn AccessTokenFormat {
+        &*self.access_tokens
+    }
+
+    pub(crate) fn assertion_verifier(&self) -> Option<&dyn ClientAssertionVerifier> {
+        self.assertions.as_deref()
+    }
+
+    /// Starts a token-endpoint flow for `request` at the clock's current time. Drive it with
+    /// [`TokenFlow::answer`] or hand it to a [`crate::driver`].
+    pub fn token_flow(&self, request: &Request) -> (TokenFlow<'_>, Step) {
+        TokenFlow::start(self, request, self.clock.now())
+    }
+
+    /// Answers a token request against a blocking store and password verifier.
+    pub fn token<S, U>(&self, request: &Request, store: &S, users: &U) -> Response
+    where
+        S: crate::store::Store + ?Sized,
+        U: crate::grant::password::PasswordVerifier + ?Sized,
+    {
+        let (flow, step) = self.token_flow(request);
+        crate::driver::drive(flow, step, store, users).0
+    }
+
+    /// Answers a token request against an async store and password verifier.
+    pub async fn token_async<S, U>(&self, request: &Request, store: &S, users: &U) -> Response
+    where
+        S: crate::store::AsyncStore + ?Sized,
+        U: crate::grant::password::AsyncPasswordVerifier + ?Sized,
+    {
+        let (flow, step) = self.token_flow(request);
+        crate::driver::drive_async(flow, step, store, users).await.0
+    }
+
+    /// Mints an authorization code for `grant` (the `/authorize` side). Store the record
+    /// with [`crate::store::Commit::StoreCode`] before sending the code.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a `plain` challenge when plain PKCE is off; [`Error::Random`]
+    /// when the random source fails.
+    pub fn mint_code(&self, grant: CodeGrant) -> Result<MintedCode, Error> {
+        if grant
+            .pkce
+            .as_ref()
+            .is_some_and(|p| p.method() == PkceMethod::Plain && !self.config.allow_plain_pkce)
+        {
+            return Err(Error::config("allow_plain_pkce", "plain PKCE is disabled"));
+        }
+        let now = self.clock.now();
+        let t = mint_token(TokenKind::Code, &*self.random)?;
+        Ok(MintedCode {
+            record: CodeRecord {
+                hash: t.hash,
+                client_id: grant.client_id,
+                redirect_uri: grant.redirect_uri,
+                redirect_uri_sent: grant.redirect_uri_sent,
+                pkce: grant.pkce,
+                scope: grant.scope,
+                nonce: grant.nonce,
+                subject: grant.subject,
+                issued_at: now,
+                expires_at: now.plus(self.config.code_ttl),
+                redeemed_into: None,
+            },
+            code: t.value,
+        })
+    }
+}

@@ -1,0 +1,295 @@
+//! [`MemoryStore`]: the in-process store for tests, fuzzing, benchmarks and embedding
+//! without persistence. One mutex around all token state makes every [`Commit`] atomic.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+use super::{
+    AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, FamilyRecord, Issuance,
+    RefreshState, RefreshTokenRecord, RefreshView, Store, StoreError,
+};
+use crate::client::{Client, ClientId};
+use crate::clock::UnixTime;
+use crate::error::Error;
+use crate::token::{FamilyId, TokenHash};
+
+#[derive(Default)]
+struct Tokens {
+    codes: HashMap<TokenHash, CodeRecord>,
+    families: HashMap<FamilyId, FamilyRecord>,
+    refresh: HashMap<TokenHash, RefreshTokenRecord>,
+    access: HashMap<TokenHash, AccessTokenRecord>,
+}
+
+/// An in-memory [`Store`].
+#[derive(Default)]
+pub struct MemoryStore {
+    clients: RwLock<HashMap<ClientId, Client>>,
+    tokens: Mutex<Tokens>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore { .. }")
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers (or replaces) a client after validating it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the client is invalid.
+    pub fn insert_client(&self, client: Client) -> Result<(), Error> {
+        client.validate()?;
+        let mut clients = self
+            .clients
+            .write()
+            .map_err(|_| StoreError::failed("client table lock poisoned"))?;
+        clients.insert(client.id.clone(), client);
+        Ok(())
+    }
+
+    /// Removes everything expired at `now`, at most `batch` records per call; returns how
+    /// many were removed. A family goes once it is past its absolute expiry or was revoked
+    /// and all its tokens are gone.
+    ///
+    /// # Errors
+    /// When the lock is poisoned.
+    pub fn purge_expired(&self, now: UnixTime, batch: usize) -> Result<usize, StoreError> {
+        let mut t = self.lock()?;
+        let mut removed = 0usize;
+        let budget = |removed: &usize| *removed < batch;
+        let codes: Vec<TokenHash> = t
+            .codes
+            .iter()
+            .filter(|(_, c)| now >= c.expires_at)
+            .map(|(h, _)| *h)
+            .take(batch)
+            .collect();
+        for h in codes {
+            t.codes.remove(&h);
+            removed += 1;
+        }
+        let families = &t.families;
+        let dead_refresh: Vec<TokenHash> = t
+            .refresh
+            .iter()
+            .filter(|(_, r)| {
+                r.idle_expires_at.is_some_and(|e| now >= e)
+                    || families
+                        .get(&r.family)
+                        .is_none_or(|f| f.is_revoked() || f.expires_at.is_some_and(|e| now >= e))
+            })
+            .map(|(h, _)| *h)
+            .take(batch.saturating_sub(removed))
+            .collect();
+        for h in dead_refresh {
+            t.refresh.remove(&h);
+            removed += 1;
+        }
+        let families = &t.families;
+        let dead_access: Vec<TokenHash> = t
+            .access
+            .iter()
+            .filter(|(_, a)| {
+                now >= a.expires_at || families.get(&a.family).is_none_or(FamilyRecord::is_revoked)
+            })
+            .map(|(h, _)| *h)
+            .take(batch.saturating_sub(removed))
+            .collect();
+        for h in dead_access {
+            t.access.remove(&h);
+            removed += 1;
+        }
+        if budget(&removed) {
+            let live: std::collections::HashSet<FamilyId> = t
+                .refresh
+                .values()
+                .map(|r| r.family)
+                .chain(t.access.values().map(|a| a.family))
+                .chain(t.codes.values().filter_map(|c| c.redeemed_into))
+                .collect();
+            let dead: Vec<FamilyId> = t
+                .families
+                .keys()
+                .filter(|f| !live.contains(f))
+                .copied()
+                .take(batch.saturating_sub(removed))
+                .collect();
+            for f in dead {
+                t.families.remove(&f);
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Tokens>, StoreError> {
+        self.tokens
+            .lock()
+            .map_err(|_| StoreError::failed("token table lock poisoned"))
+    }
+}
+
+impl Tokens {
+    fn family_live(&self, id: &FamilyId) -> bool {
+        self.families.get(id).is_some_and(|f| !f.is_revoked())
+    }
+
+    fn insert_issuance(&mut self, i: Issuance) {
+        if let Some(r) = i.refresh {
+            self.refresh.insert(r.hash, r);
+        }
+        self.access.insert(i.access.hash, i.access);
+        self.families.insert(i.family.id, i.family);
+    }
+}
+
+impl Store for MemoryStore {
+    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let clients = self
+            .clients
+            .read()
+            .map_err(|_| StoreError::failed("client table lock poisoned"))?;
+        Ok(clients.get(id).cloned())
+    }
+
+    fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+        Ok(self.lock()?.codes.get(hash).cloned())
+    }
+
+    fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshView>, StoreError> {
+        let t = self.lock()?;
+        let Some(token) = t.refresh.get(hash) else {
+            return Ok(None);
+        };
+        let Some(family) = t.families.get(&token.family) else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshView {
+            token: token.clone(),
+            family: family.clone(),
+        }))
+    }
+
+    fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessView>, StoreError> {
+        let t = self.lock()?;
+        let Some(token) = t.access.get(hash) else {
+            return Ok(None);
+        };
+        let Some(family) = t.families.get(&token.family) else {
+            return Ok(None);
+        };
+        Ok(Some(AccessView {
+            token: token.clone(),
+            family: family.clone(),
+        }))
+    }
+
+    fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        let mut t = self.lock()?;
+        let applied =
+            match commit {
+                Commit::StoreCode(code) => match t.codes.entry(code.hash) {
+                    Entry::Occupied(_) => false,
+                    Entry::Vacant(v) => {
+                        v.insert(code);
+                        true
+                    }
+                },
+                Commit::RedeemCode { code, issuance } => {
+                    let fresh = !t.families.contains_key(&issuance.family.id);
+                    match t.codes.get_mut(&code) {
+                        Some(c) if c.redeemed_into.is_none() && fresh => {
+                            c.redeemed_into = Some(issuance.family.id);
+                            t.insert_issuance(issuance);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Commit::Issue(issuance) => {
+                    if t.families.contains_key(&issuance.family.id) {
+                        false
+                    } else {
+                        t.insert_issuance(issuance);
+                        true
+                    }
+                }
+                Commit::RotateRefresh {
+                    old,
+                    at,
+                    successor,
+                    refresh,
+                    access,
+                } => {
+                    let ok = t.refresh.get(&old).is_some_and(|r| {
+                        r.state == RefreshState::Active && t.family_live(&r.family)
+                    });
+                    if ok {
+                        if let Some(r) = t.refresh.get_mut(&old) {
+                            r.state = RefreshState::Rotated {
+                                at,
+                                successor,
+                                reuse_count: 0,
+                            };
+                        }
+                        if let Some(n) = refresh {
+                            t.refresh.insert(n.hash, n);
+                        }
+                        t.access.insert(access.hash, access);
+                    }
+                    ok
+                }
+                Commit::UseStaticRefresh {
+                    token,
+                    idle_expires_at,
+                    access,
+                } => {
+                    let ok = t.refresh.get(&token).is_some_and(|r| {
+                        r.state == RefreshState::Active && t.family_live(&r.family)
+                    });
+                    if ok {
+                        if let Some(r) = t.refresh.get_mut(&token) {
+                            r.idle_expires_at = idle_expires_at;
+                        }
+                        t.access.insert(access.hash, access);
+                    }
+                    ok
+                }
+                Commit::ClaimGraceReplay { token, max_reuse } => {
+                    let live = t
+                        .refresh
+                        .get(&token)
+                        .is_some_and(|r| t.family_live(&r.family));
+                    match t.refresh.get_mut(&token).map(|r| &mut r.state) {
+                        Some(RefreshState::Rotated { reuse_count, .. })
+                            if live && max_reuse.is_none_or(|m| *reuse_count < m) =>
+                        {
+                            *reuse_count += 1;
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Commit::RevokeFamily { family, at } => {
+                    if let Some(f) = t.families.get_mut(&family) {
+                        f.revoked_at.get_or_insert(at);
+                    }
+                    true
+                }
+            };
+        Ok(if applied {
+            CommitOutcome::Applied
+        } else {
+            CommitOutcome::Conflict
+        })
+    }
+}

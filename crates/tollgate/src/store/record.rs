@@ -1,0 +1,197 @@
+//! What the store keeps: authorization codes, token families and the refresh and access
+//! tokens in them. Every token appears only as its [`TokenHash`].
+//!
+//! A *family* is one original grant (a code redemption, a password or client-credentials
+//! grant) and every token descending from it, so reuse detection (RFC 9700 §4.14.2), code
+//! replay (RFC 6749 §4.1.2) and revocation (RFC 7009 §2.1) can revoke them all at once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{ClientId, GrantType};
+use crate::clock::UnixTime;
+use crate::pkce::PkceChallenge;
+use crate::scope::Scope;
+use crate::seal::SealedResponse;
+use crate::token::{FamilyId, TokenHash};
+
+/// The authenticated end user behind a grant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The stable subject identifier (`sub`).
+    pub id: String,
+    /// Groups, for policy rules.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// When the user last authenticated (OIDC Core §2 `auth_time`).
+    #[serde(default)]
+    pub auth_time: Option<UnixTime>,
+    /// Authentication context class (`acr`).
+    #[serde(default)]
+    pub acr: Option<String>,
+    /// Authentication methods (`amr`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl Subject {
+    /// A subject with only an identifier.
+    #[must_use]
+    pub fn new(id: impl Into<String>) -> Subject {
+        Subject {
+            id: id.into(),
+            groups: Vec::new(),
+            auth_time: None,
+            acr: None,
+            amr: Vec::new(),
+        }
+    }
+}
+
+/// An authorization code as stored (RFC 6749 §4.1.2): bound to client, redirect URI and
+/// PKCE challenge, single use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// Hash of the code.
+    pub hash: TokenHash,
+    /// The client it was issued to (AC-04).
+    pub client_id: ClientId,
+    /// The redirect URI used at `/authorize`.
+    pub redirect_uri: String,
+    /// Whether `/authorize` carried `redirect_uri`; if so `/token` must repeat it (AC-05).
+    pub redirect_uri_sent: bool,
+    /// The PKCE challenge, if any.
+    pub pkce: Option<PkceChallenge>,
+    /// The consented scope, including `offline_access` when it was consented.
+    pub scope: Scope,
+    /// The OIDC `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// Who authorized it.
+    pub subject: Subject,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it stops being redeemable.
+    pub expires_at: UnixTime,
+    /// `None` until redeemed; then the family it started, for replay revocation (AC-02).
+    pub redeemed_into: Option<FamilyId>,
+}
+
+/// One original grant and what descends from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyRecord {
+    /// The family id.
+    pub id: FamilyId,
+    /// The client it belongs to.
+    pub client_id: ClientId,
+    /// The user, for user-bearing grants.
+    pub subject: Option<Subject>,
+    /// The scope originally granted.
+    pub scope: Scope,
+    /// The grant type that started it.
+    pub grant_type: GrantType,
+    /// When it started.
+    pub created_at: UnixTime,
+    /// Absolute expiry of every refresh token in it (RT-09); `None` = none.
+    pub expires_at: Option<UnixTime>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl FamilyRecord {
+    /// Whether the family was revoked.
+    #[must_use]
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+/// Where a refresh token is in its life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefreshState {
+    /// Usable.
+    Active,
+    /// Exchanged for a successor at `at`. Within the grace window the holder can open
+    /// `successor` to get the same response again; outside it, presenting the token is reuse.
+    Rotated {
+        /// When it was rotated.
+        at: UnixTime,
+        /// The sealed successor response; `None` when the grace window was zero.
+        successor: Option<SealedResponse>,
+        /// Grace-window replays served so far.
+        reuse_count: u32,
+    },
+}
+
+/// A refresh token as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenRecord {
+    /// Hash of the token.
+    pub hash: TokenHash,
+    /// Its family.
+    pub family: FamilyId,
+    /// The client it was issued to (RT-01).
+    pub client_id: ClientId,
+    /// Its scope: the family's original scope (RT-03).
+    pub scope: Scope,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it expires unless used first (idle lifetime, capped by the family's).
+    pub idle_expires_at: Option<UnixTime>,
+    /// Its state.
+    pub state: RefreshState,
+}
+
+/// An access token as stored (for introspection and revocation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenRecord {
+    /// Hash of the token.
+    pub hash: TokenHash,
+    /// Its family; revoking the family revokes it.
+    pub family: FamilyId,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user's `sub`, if any.
+    pub subject: Option<String>,
+    /// Its scope (possibly narrower than the family's, RT-03).
+    pub scope: Scope,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it expires.
+    pub expires_at: UnixTime,
+}
+
+/// A refresh token with its family, as one lookup returns them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshView {
+    /// The token.
+    pub token: RefreshTokenRecord,
+    /// Its family.
+    pub family: FamilyRecord,
+}
+
+/// An access token with its family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessView {
+    /// The token.
+    pub token: AccessTokenRecord,
+    /// Its family.
+    pub family: FamilyRecord,
+}
+
+impl AccessView {
+    /// Whether the token is usable at `now`: unexpired and its family not revoked.
+    #[must_use]
+    pub fn is_active(&self, now: UnixTime) -> bool {
+        now < self.token.expires_at && !self.family.is_revoked()
+    }
+}
+
+/// What one grant issues, written together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuance {
+    /// The new family.
+    pub family: FamilyRecord,
+    /// Its first refresh token, if one is issued.
+    pub refresh: Option<RefreshTokenRecord>,
+    /// Its first access token.
+    pub access: AccessTokenRecord,
+}

@@ -1,0 +1,429 @@
+//! [`TokenFlow`]: one token-endpoint request (RFC 6749 §3.2) as a sans-IO state machine.
+//!
+//! The flow never performs I/O. It starts from a [`Request`] and returns a [`Step`]: either
+//! the final [`Response`] or something the caller must fetch or do — load a client, a code or
+//! a refresh token, check a password, apply a [`Commit`]. The caller does it and feeds the
+//! result back with [`TokenFlow::answer`], which returns the next step. A request takes at
+//! most four steps, more only when a commit loses a race and the flow re-reads.
+//!
+//! ```text
+//! let (mut flow, mut step) = server.token_flow(&request);
+//! let response = loop {
+//!     step = match step {
+//!         Step::Done(response) => break response,
+//!         Step::LoadClient(id) => flow.answer(Answer::from_store(store.client(&id), Answer::Client)),
+//!         // … one arm per variant; `tollgate::driver` has the complete loops.
+//!     };
+//! };
+//! ```
+
+use crate::client::Client;
+use crate::client::ClientId;
+use crate::client_auth::{authenticate, Credentials};
+use crate::clock::UnixTime;
+use crate::error::{Error, OAuthError};
+use crate::form::Params;
+use crate::grant::authorization_code::{self, CodeParams};
+use crate::grant::issue::Ctx;
+use crate::grant::password::{self, PasswordCheck, PasswordVerdict};
+use crate::grant::refresh::{self, RefreshParams};
+use crate::grant::{client_credentials, AfterConflict, Decision, GrantRequest};
+use crate::http::{HeaderValue, Method, Request, Response};
+use crate::scope::Scope;
+use crate::server::Server;
+use crate::store::{CodeRecord, Commit, CommitOutcome, RefreshView, StoreError, StoreErrorKind};
+use crate::token::{SecretString, TokenHash};
+
+/// Rotation races a single request may lose before giving up; each loss means another
+/// request made progress, so this is never reached in practice.
+const MAX_RELOADS: u8 = 32;
+
+/// What the caller must do next.
+// A step is handed straight to the caller; boxing the commit would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[must_use = "a step must be answered or, when Done, its response sent"]
+#[non_exhaustive]
+pub enum Step {
+    /// Look up the client registered under this id and answer [`Answer::Client`].
+    LoadClient(ClientId),
+    /// Look up the authorization code with this hash and answer [`Answer::Code`].
+    LoadCode(TokenHash),
+    /// Look up the refresh token with this hash, with its family, and answer
+    /// [`Answer::RefreshToken`].
+    LoadRefreshToken(TokenHash),
+    /// Check the resource owner's credentials and answer [`Answer::Password`].
+    VerifyPassword(PasswordCheck),
+    /// Apply this commit atomically and answer [`Answer::Committed`] with the outcome.
+    Commit(Commit),
+    /// Send this response; the flow is over.
+    Done(Response),
+}
+
+/// The caller's answer to a [`Step`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Answer {
+    /// For [`Step::LoadClient`].
+    Client(Option<crate::client::Client>),
+    /// For [`Step::LoadCode`].
+    Code(Option<CodeRecord>),
+    /// For [`Step::LoadRefreshToken`].
+    RefreshToken(Option<RefreshView>),
+    /// For [`Step::VerifyPassword`].
+    Password(PasswordVerdict),
+    /// For [`Step::Commit`].
+    Committed(CommitOutcome),
+    /// For any load or commit step, when the store failed.
+    StoreFailed(StoreError),
+}
+
+impl Answer {
+    /// Wraps a store result: `Ok` through `f`, `Err` as [`Answer::StoreFailed`].
+    pub fn from_store<T>(r: Result<T, StoreError>, f: impl FnOnce(T) -> Answer) -> Answer {
+        match r {
+            Ok(v) => f(v),
+            Err(e) => Answer::StoreFailed(e),
+        }
+    }
+}
+
+enum State {
+    AwaitClient {
+        credentials: Credentials,
+        grant: GrantRequest,
+    },
+    AwaitCode {
+        client: Client,
+        params: CodeParams,
+    },
+    AwaitRefresh {
+        client: Client,
+        token: SecretString,
+        hash: TokenHash,
+        scope: Option<Scope>,
+        lost_rotation: bool,
+        reloads: u8,
+    },
+    AwaitPassword {
+        client: Client,
+        scope: Scope,
+    },
+    AwaitCommit {
+        on_applied: Response,
+        on_conflict: AfterConflict,
+        /// Kept so a conflict can re-read the refresh token.
+        refresh: Option<Box<State>>,
+    },
+    Finished,
+}
+
+/// One token-endpoint request in progress. See the [module docs](self).
+pub struct TokenFlow<'s> {
+    server: &'s Server,
+    now: UnixTime,
+    state: State,
+    failure: Option<Error>,
+}
+
+impl std::fmt::Debug for TokenFlow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenFlow")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> TokenFlow<'s> {
+    /// Starts deciding `request` at time `now`.
+    pub(crate) fn start(server: &'s Server, request: &Request, now: UnixTime) -> (Self, Step) {
+        let mut flow = TokenFlow {
+            server,
+            now,
+            state: State::Finished,
+            failure: None,
+        };
+        let step = match parse(server, request) {
+            Ok((credentials, grant)) => match credentials.client_id().cloned().or_else(|| {
+                match (&credentials, server.assertion_verifier()) {
+                    (Credentials::Assertion { assertion, .. }, Some(v)) => {
+                        v.claimed_client(assertion.expose())
+                    }
+                    _ => None,
+                }
+            }) {
+                Some(id) => {
+                    flow.state = State::AwaitClient { credentials, grant };
+                    Step::LoadClient(id)
+                }
+                None => Step::Done(
+                    OAuthError::invalid_client("the client could not be identified", None)
+                        .to_response(),
+                ),
+            },
+            Err(e) => Step::Done(e.to_response()),
+        };
+        (flow, step)
+    }
+
+    /// The time the request is decided at.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.now
+    }
+
+    /// After a `500 server_error`, the library failure behind it, for the operator's log.
+    pub fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
+    /// Feeds the answer to the last step and returns the next one.
+    pub fn answer(&mut self, answer: Answer) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        let ctx = Ctx {
+            server: self.server,
+            now: self.now,
+        };
+        if let Answer::StoreFailed(e) = answer {
+            let response = match e.kind {
+                StoreErrorKind::Unavailable => {
+                    OAuthError::temporarily_unavailable("storage is unavailable; retry later")
+                }
+                _ => OAuthError::server_error("storage failed"),
+            };
+            self.failure = Some(Error::Store(e));
+            return Step::Done(response.to_response());
+        }
+        match (state, answer) {
+            (State::AwaitClient { credentials, grant }, Answer::Client(client)) => {
+                self.on_client(ctx, credentials, grant, client)
+            }
+            (State::AwaitCode { client, params }, Answer::Code(record)) => {
+                let d = authorization_code::decide(&ctx, &client, &params, record);
+                self.follow(d, None)
+            }
+            (
+                State::AwaitRefresh {
+                    client,
+                    token,
+                    hash,
+                    scope,
+                    lost_rotation,
+                    reloads,
+                },
+                Answer::RefreshToken(view),
+            ) => {
+                let d = refresh::decide(
+                    &ctx,
+                    &client,
+                    &RefreshParams {
+                        token: &token,
+                        hash,
+                        scope: scope.as_ref(),
+                        lost_rotation,
+                    },
+                    view,
+                );
+                let again = State::AwaitRefresh {
+                    client,
+                    token,
+                    hash,
+                    scope,
+                    lost_rotation,
+                    reloads,
+                };
+                self.follow(d, Some(Box::new(again)))
+            }
+            (State::AwaitPassword { client, scope }, Answer::Password(verdict)) => {
+                let d = password::decide(&ctx, &client, &scope, verdict);
+                self.follow(d, None)
+            }
+            (
+                State::AwaitCommit {
+                    on_applied,
+                    on_conflict,
+                    refresh,
+                },
+                Answer::Committed(outcome),
+            ) => match (outcome, on_conflict) {
+                (CommitOutcome::Applied, _) => Step::Done(on_applied),
+                (CommitOutcome::Conflict, AfterConflict::Respond(r)) => Step::Done(r),
+                (CommitOutcome::Conflict, AfterConflict::ReloadRefresh { lost_rotation }) => {
+                    match refresh.map(|b| *b) {
+                        Some(State::AwaitRefresh {
+                            client,
+                            token,
+                            hash,
+                            scope,
+                            lost_rotation: before,
+                            reloads,
+                        }) if reloads < MAX_RELOADS => {
+                            self.state = State::AwaitRefresh {
+                                client,
+                                token,
+                                hash,
+                                scope,
+                                lost_rotation: before || lost_rotation,
+                                reloads: reloads + 1,
+                            };
+                            Step::LoadRefreshToken(hash)
+                        }
+                        _ => Step::Done(
+                            OAuthError::temporarily_unavailable(
+                                "too much contention on this refresh token; retry",
+                            )
+                            .to_response(),
+                        ),
+                    }
+                }
+            },
+            (State::Finished, _) => Step::Done(
+                OAuthError::server_error("the flow was answered after it finished").to_response(),
+            ),
+            _ => Step::Done(
+                OAuthError::server_error("the flow was given an answer to a different step")
+                    .to_response(),
+            ),
+        }
+    }
+
+    fn on_client(
+        &mut self,
+        ctx: Ctx<'_>,
+        credentials: Credentials,
+        grant: GrantRequest,
+        client: Option<Client>,
+    ) -> Step {
+        let auth = authenticate(
+            &credentials,
+            client.as_ref(),
+            &self.server.config().basic_realm,
+            self.server.assertion_verifier(),
+            self.now,
+        );
+        let client = match (auth, client) {
+            (Ok(()), Some(c)) => c,
+            (Err(e), _) => return Step::Done(e.to_response()),
+            (Ok(()), None) => {
+                return Step::Done(
+                    OAuthError::invalid_client("client authentication failed", None).to_response(),
+                )
+            }
+        };
+        if !client.allows(grant.grant_type()) {
+            return Step::Done(
+                OAuthError::unauthorized_client("the client may not use this grant_type")
+                    .to_response(),
+            );
+        }
+        match grant {
+            GrantRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                verifier,
+            } => {
+                let hash = TokenHash::of(code.expose());
+                self.state = State::AwaitCode {
+                    client,
+                    params: CodeParams {
+                        redirect_uri,
+                        verifier,
+                    },
+                };
+                Step::LoadCode(hash)
+            }
+            GrantRequest::RefreshToken { token, scope } => {
+                let hash = TokenHash::of(token.expose());
+                self.state = State::AwaitRefresh {
+                    client,
+                    token,
+                    hash,
+                    scope,
+                    lost_rotation: false,
+                    reloads: 0,
+                };
+                Step::LoadRefreshToken(hash)
+            }
+            GrantRequest::Password {
+                username,
+                password,
+                scope,
+            } => match password::scope_for(&client, scope) {
+                Ok(scope) => {
+                    let check = PasswordCheck {
+                        client_id: client.id.clone(),
+                        username,
+                        password,
+                    };
+                    self.state = State::AwaitPassword { client, scope };
+                    Step::VerifyPassword(check)
+                }
+                Err(e) => Step::Done(e.to_response()),
+            },
+            GrantRequest::ClientCredentials { scope } => {
+                let d = client_credentials::decide(&ctx, &client, scope);
+                self.follow(d, None)
+            }
+        }
+    }
+
+    fn follow(&mut self, decision: Result<Decision, Error>, refresh: Option<Box<State>>) -> Step {
+        match decision {
+            Ok(Decision::Respond(r)) => Step::Done(r),
+            Ok(Decision::Commit {
+                commit,
+                on_applied,
+                on_conflict,
+            }) => {
+                self.state = State::AwaitCommit {
+                    on_applied,
+                    on_conflict,
+                    refresh,
+                };
+                Step::Commit(commit)
+            }
+            Err(e) => {
+                self.failure = Some(e);
+                Step::Done(
+                    OAuthError::server_error("the server could not issue tokens").to_response(),
+                )
+            }
+        }
+    }
+}
+
+/// Parses the HTTP request: method, content type, body, credentials and grant.
+fn parse(server: &Server, request: &Request) -> Result<(Credentials, GrantRequest), OAuthError> {
+    if request.method != Method::Post {
+        return Err(OAuthError::method_not_allowed("POST"));
+    }
+    match request.single_header("content-type") {
+        HeaderValue::Present(ct) if is_form(ct) => {}
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ))
+        }
+    }
+    let limits = server.config().form_limits;
+    let mut params = Params::parse(&request.body, limits)?;
+    let query = Params::parse(request.query.as_bytes(), limits)?;
+    let credentials =
+        Credentials::extract(request, &mut params, &query, &server.config().basic_realm)?;
+    let grant = GrantRequest::parse(&mut params)?;
+    let Some(credentials) = credentials else {
+        return Err(OAuthError::invalid_client(
+            "client authentication is required",
+            None,
+        ));
+    };
+    Ok((credentials, grant))
+}
+
+/// `application/x-www-form-urlencoded`, optionally with parameters such as `charset`.
+fn is_form(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|m| {
+        m.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
+}
