@@ -1,1 +1,446 @@
-//! Black-box conformance suite for Tollgate.
+//! The in-process harness of the black-box conformance suite: a [`Harness`] holds a
+//! Tollgate [`Server`] with a fixed [`ManualClock`], a seeded random source, a
+//! [`MemoryStore`] with the checklist's fixture clients (`../shared/spec/CHECKLIST.md` §1),
+//! and a test user directory, and runs whole exchanges — authorize (code minting) → token →
+//! refresh — faster than real time, in the manner of quinn-proto's `Pair`.
+//!
+//! Tests speak only the public API and the wire format: they post form bodies and read
+//! status, headers and JSON.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde_json::Value;
+use tollgate::store::Store;
+use tollgate::{
+    ApplicationKind, AuthMethod, Client, ClientId, ClientType, CodeGrant, Commit, CommitOutcome,
+    GrantType, ManualClock, MemoryStore, PasswordCheck, PasswordVerdict, PasswordVerifier,
+    PkceChallenge, PkceMethod, Request, Response, RotationMode, Scope, SecretHash, SeededRandom,
+    Server, ServerConfig, Subject, TokenHash, UnixTime,
+};
+
+/// The harness clock's start: 2023-11-14T22:13:20Z.
+pub const T0: UnixTime = UnixTime(1_700_000_000);
+/// The issuer of the fixture server.
+pub const ISSUER: &str = "https://as.test";
+
+/// C1's secret (≥ 43 characters, fast-hashed).
+pub const C1_SECRET: &str = "c1-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// C2's secret.
+pub const C2_SECRET: &str = "c2-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// C3's id, with reserved characters (CA-01).
+pub const C3_ID: &str = "c3:x y";
+/// C3's secret, with reserved characters; short, so slow-hashed.
+pub const C3_SECRET: &str = "p@ss:w/rd+%&=";
+/// The `client_secret_post` client's secret.
+pub const POST_SECRET: &str = "post-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The password-grant client's secret.
+pub const PW_SECRET: &str = "pw-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The static-rotation client's secret.
+pub const ST_SECRET: &str = "st-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The client without the refresh_token grant: its secret.
+pub const NR_SECRET: &str = "nr-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The RFC 7636 Appendix B verifier.
+pub const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The RFC 7636 Appendix B challenge.
+pub const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// C1's registered redirect URI.
+pub const C1_REDIRECT: &str = "https://rp.test/cb";
+/// P1's registered redirect URI.
+pub const P1_REDIRECT: &str = "https://app.test/cb";
+
+fn id(s: &str) -> ClientId {
+    ClientId::new(s).expect("fixture client id")
+}
+
+fn scope(s: &str) -> Scope {
+    Scope::parse(s).expect("fixture scope")
+}
+
+fn confidential(name: &str, secret: &str, grants: &[GrantType]) -> Client {
+    Client {
+        id: id(name),
+        client_type: ClientType::Confidential,
+        kind: ApplicationKind::Web,
+        auth_method: AuthMethod::ClientSecretBasic,
+        secret: Some(SecretHash::fast(secret).expect("fixture secret")),
+        redirect_uris: vec![C1_REDIRECT.to_string()],
+        grant_types: grants.to_vec(),
+        allowed_scopes: scope("openid profile email offline_access api:read api:write"),
+        default_scopes: scope("api:read"),
+        refresh_rotation: None,
+    }
+}
+
+/// The fixture clients of CHECKLIST.md §1, plus a few for policy tests:
+/// `C1`, `C2` (confidential, Basic), `c3:x y` (reserved characters), `CPOST`
+/// (`client_secret_post`), `P1` (public native), `SPA` (public browser app), `PW`
+/// (password grant), `ST` (static refresh tokens), `NR` (no refresh_token grant), `J1`
+/// (`private_key_jwt`).
+#[must_use]
+pub fn fixture_clients() -> Vec<Client> {
+    use GrantType::{
+        AuthorizationCode as Code, ClientCredentials as Cc, Password, RefreshToken as Rt,
+    };
+    let mut c3 = confidential(
+        C3_ID,
+        "unused-unused-unused-unused-unused-unused-unused",
+        &[Cc],
+    );
+    c3.secret = Some(
+        SecretHash::slow(
+            C3_SECRET,
+            std::num::NonZeroU32::new(1000).expect("nonzero"),
+            &SeededRandom::new(9),
+        )
+        .expect("seeded random"),
+    );
+    let mut post = confidential("CPOST", POST_SECRET, &[Code, Rt, Cc]);
+    post.auth_method = AuthMethod::ClientSecretPost;
+    let public = |name: &str, kind| Client {
+        id: id(name),
+        client_type: ClientType::Public,
+        kind,
+        auth_method: AuthMethod::None,
+        secret: None,
+        redirect_uris: vec![P1_REDIRECT.to_string(), "http://127.0.0.1/cb".to_string()],
+        grant_types: vec![Code, Rt],
+        allowed_scopes: scope("openid profile offline_access api:read"),
+        default_scopes: scope("api:read"),
+        refresh_rotation: None,
+    };
+    let mut st = confidential("ST", ST_SECRET, &[Code, Rt]);
+    st.refresh_rotation = Some(RotationMode::Static);
+    let mut j1 = confidential("J1", NR_SECRET, &[Code, Rt, Cc]);
+    j1.auth_method = AuthMethod::PrivateKeyJwt;
+    j1.secret = None;
+    vec![
+        confidential("C1", C1_SECRET, &[Code, Rt, Cc]),
+        confidential("C2", C2_SECRET, &[Code, Rt]),
+        c3,
+        post,
+        public("P1", ApplicationKind::Native),
+        public("SPA", ApplicationKind::BrowserSpa),
+        confidential("PW", PW_SECRET, &[Password, Rt]),
+        st,
+        confidential("NR", NR_SECRET, &[Code]),
+        j1,
+    ]
+}
+
+/// Users for the password grant: `alice`/`wonderland` (group `staff`), `bob`/`builder`;
+/// `mallory` is always refused (brute-force lockout stand-in); anything else is wrong.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TestUsers;
+
+impl PasswordVerifier for TestUsers {
+    fn verify(&self, check: &PasswordCheck) -> PasswordVerdict {
+        match (check.username.as_str(), check.password.expose()) {
+            ("alice", "wonderland") => PasswordVerdict::Authenticated(Subject {
+                groups: vec!["staff".into()],
+                auth_time: Some(T0),
+                ..Subject::new("alice")
+            }),
+            ("bob", "builder") => PasswordVerdict::Authenticated(Subject::new("bob")),
+            ("mallory", _) => PasswordVerdict::Refused,
+            _ => PasswordVerdict::InvalidCredentials,
+        }
+    }
+}
+
+/// A server, store, clock and users wired together.
+pub struct Harness {
+    /// The server under test.
+    pub server: Server,
+    /// Its store.
+    pub store: MemoryStore,
+    /// Its clock; advance it to test expiry.
+    pub clock: ManualClock,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    /// The fixture server with the default configuration.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// The fixture server with `adjust` applied to its configuration.
+    #[must_use]
+    pub fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        let mut config = ServerConfig {
+            issuer: ISSUER.to_string(),
+            ..ServerConfig::default()
+        };
+        adjust(&mut config);
+        let clock = ManualClock::new(T0);
+        let server = Server::builder(config)
+            .clock(clock.clone())
+            .random(SeededRandom::new(42))
+            .build()
+            .expect("fixture configuration");
+        let store = MemoryStore::new();
+        for c in fixture_clients() {
+            store.insert_client(c).expect("fixture client");
+        }
+        Harness {
+            server,
+            store,
+            clock,
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// Sends `request` to the token endpoint.
+    #[must_use]
+    pub fn send(&self, request: &Request) -> Reply {
+        Reply::from(self.server.token(request, &self.store, &TestUsers))
+    }
+
+    /// POSTs a form body with no `Authorization` header.
+    #[must_use]
+    pub fn post(&self, body: &str) -> Reply {
+        self.send(&Request::form_post(body))
+    }
+
+    /// POSTs a form body authenticated with HTTP Basic, form-encoding id and secret first
+    /// (RFC 6749 §2.3.1).
+    #[must_use]
+    pub fn post_basic(&self, client: &str, secret: &str, body: &str) -> Reply {
+        self.send(&Request::form_post(body).with_header("Authorization", &basic(client, secret)))
+    }
+
+    /// Mints and stores a code for `client` as `/authorize` would, for user `alice`.
+    #[must_use]
+    pub fn code(
+        &self,
+        client: &str,
+        redirect_uri: &str,
+        scope_str: &str,
+        pkce: Option<&str>,
+    ) -> String {
+        self.code_for(CodeGrant {
+            client_id: id(client),
+            redirect_uri: redirect_uri.to_string(),
+            redirect_uri_sent: true,
+            scope: scope(scope_str),
+            pkce: pkce.map(|c| PkceChallenge::new(PkceMethod::S256, c).expect("fixture challenge")),
+            nonce: Some("n-0S6_WzA2Mj".to_string()),
+            subject: Subject {
+                auth_time: Some(T0),
+                ..Subject::new("alice")
+            },
+        })
+    }
+
+    /// Mints and stores a code for an explicit grant.
+    #[must_use]
+    pub fn code_for(&self, grant: CodeGrant) -> String {
+        let minted = self.server.mint_code(grant).expect("mint code");
+        let outcome = self
+            .store
+            .commit(Commit::StoreCode(minted.record))
+            .expect("store code");
+        assert_eq!(outcome, CommitOutcome::Applied);
+        minted.code.expose().to_string()
+    }
+
+    /// C1 exchanges a code for `scope` and returns the reply.
+    #[must_use]
+    pub fn c1_tokens(&self, scope_str: &str) -> Reply {
+        let code = self.code("C1", C1_REDIRECT, scope_str, None);
+        self.post_basic(
+            "C1",
+            C1_SECRET,
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}",
+                enc(C1_REDIRECT)
+            ),
+        )
+    }
+
+    /// P1 (public) exchanges a PKCE code for `scope`.
+    #[must_use]
+    pub fn p1_tokens(&self, scope_str: &str) -> Reply {
+        let code = self.code("P1", P1_REDIRECT, scope_str, Some(RFC7636_CHALLENGE));
+        self.post(&format!(
+            "grant_type=authorization_code&client_id=P1&code={code}&redirect_uri={}&code_verifier={RFC7636_VERIFIER}",
+            enc(P1_REDIRECT)
+        ))
+    }
+
+    /// C1 refreshes `rt`.
+    #[must_use]
+    pub fn c1_refresh(&self, rt: &str) -> Reply {
+        self.post_basic(
+            "C1",
+            C1_SECRET,
+            &format!("grant_type=refresh_token&refresh_token={}", enc(rt)),
+        )
+    }
+
+    /// P1 refreshes `rt`.
+    #[must_use]
+    pub fn p1_refresh(&self, rt: &str) -> Reply {
+        self.post(&format!(
+            "grant_type=refresh_token&client_id=P1&refresh_token={}",
+            enc(rt)
+        ))
+    }
+
+    /// Whether access token `at` is active now (unexpired, family not revoked), as
+    /// introspection will report it.
+    #[must_use]
+    pub fn access_active(&self, at: &str) -> bool {
+        self.store
+            .access_token(&TokenHash::of(at))
+            .expect("store")
+            .is_some_and(|v| v.is_active(self.clock_now()))
+    }
+
+    /// The harness clock's reading.
+    #[must_use]
+    pub fn clock_now(&self) -> UnixTime {
+        use tollgate::Clock as _;
+        self.clock.now()
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+#[must_use]
+pub fn basic(client: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(client), enc(secret)))
+    )
+}
+
+/// Form-urlencodes a value (space as `+`).
+#[must_use]
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The S256 challenge of `verifier`.
+#[must_use]
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
+/// A token-endpoint reply: the raw response and its JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The raw response.
+    pub response: Response,
+    /// The body parsed as JSON (`Null` if it is not JSON).
+    pub json: Value,
+}
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Self {
+        let json = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        Reply { response, json }
+    }
+}
+
+impl Reply {
+    /// The status.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.response.status
+    }
+
+    /// A header value.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.response.header(name)
+    }
+
+    /// The `error` member.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.json.get("error").and_then(Value::as_str)
+    }
+
+    /// A string member.
+    #[must_use]
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.json.get(name).and_then(Value::as_str)
+    }
+
+    /// `access_token`, which must be present.
+    #[must_use]
+    pub fn access_token(&self) -> String {
+        self.str("access_token")
+            .unwrap_or_else(|| panic!("no access_token in {}", self.json))
+            .to_string()
+    }
+
+    /// `refresh_token`, which must be present.
+    #[must_use]
+    pub fn refresh_token(&self) -> String {
+        self.str("refresh_token")
+            .unwrap_or_else(|| panic!("no refresh_token in {}", self.json))
+            .to_string()
+    }
+
+    /// `scope` as a set.
+    #[must_use]
+    pub fn scope(&self) -> Scope {
+        Scope::parse(self.str("scope").unwrap_or("")).expect("scope syntax")
+    }
+
+    /// Asserts a 200 token response and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.status(),
+            200,
+            "expected 200, got {}: {}",
+            self.status(),
+            self.json
+        );
+        self
+    }
+
+    /// Asserts an error response with `status` and `error`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str) {
+        assert_eq!(
+            (self.status(), self.error()),
+            (status, Some(error)),
+            "body: {}",
+            self.json
+        );
+        assert!(self
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")));
+    }
+}
