@@ -40,7 +40,7 @@ pub mod conformance;
 pub mod driver;
 pub mod error;
 pub mod form;
-mod grant;
+pub mod grant;
 pub mod http;
 pub mod pkce;
 pub mod policy;
@@ -57,9 +57,9 @@ pub use access_token::{AccessTokenClaims, AccessTokenFormat, OpaqueAccessTokens}
 pub use client::{ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use error::{Error, ErrorCode, OAuthError};
-pub use grant::password::{
-    AsyncPasswordVerifier, NoPasswordUsers, PasswordCheck, PasswordVerdict, PasswordVerifier,
-};
+// The async traits are not re-exported here: their methods share names with the blocking
+// ones (every `Store` is an `AsyncStore`), and a glob import of both would be ambiguous.
+pub use grant::password::{NoPasswordUsers, PasswordCheck, PasswordVerdict, PasswordVerifier};
 pub use http::{Method, Request, Response};
 pub use pkce::{PkceChallenge, PkceMethod};
 pub use policy::{Policies, PolicyMatch, PolicyRule, RotationMode, TokenPolicy};
@@ -67,6 +67,11 @@ pub use random::{SecureRandom, SeededRandom, SystemRandom};
 pub use scope::Scope;
 pub use secret::SecretHash;
 pub use server::{CodeGrant, MintedCode, Server, ServerBuilder, ServerConfig, SpaRefreshTokens};
-pub use store::{AsyncStore, Commit, CommitOutcome, MemoryStore, Store, StoreError, Subject};
+pub use store::{Commit, CommitOutcome, MemoryStore, Store, StoreError, Subject};
 pub use token::{SecretString, TokenHash};
 pub use token_flow::{Answer, Step, TokenFlow};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
