@@ -383,5 +383,9 @@ fn spa_gets_no_refresh_token_when_the_switch_is_off() {
     let r = spa_tokens(&h).ok();
     assert!(r.str("refresh_token").is_none());
     // Other clients are unaffected.
-    assert!(h.p1_tokens("openid offline_access").ok().refresh_token().starts_with("tgr_"));
+    assert!(h
+        .p1_tokens("openid offline_access")
+        .ok()
+        .refresh_token()
+        .starts_with("tgr_"));
 }

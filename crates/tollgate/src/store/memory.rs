@@ -65,7 +65,6 @@ impl MemoryStore {
     pub fn purge_expired(&self, now: UnixTime, batch: usize) -> Result<usize, StoreError> {
         let mut t = self.lock()?;
         let mut removed = 0usize;
-        let budget = |removed: &usize| *removed < batch;
         let codes: Vec<TokenHash> = t
             .codes
             .iter()
@@ -108,7 +107,7 @@ impl MemoryStore {
             t.access.remove(&h);
             removed += 1;
         }
-        if budget(&removed) {
+        if removed < batch {
             let live: std::collections::HashSet<FamilyId> = t
                 .refresh
                 .values()
