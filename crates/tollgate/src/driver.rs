@@ -3,6 +3,7 @@
 //! arm forwards one [`Step`] to the store or verifier and its result back as an [`Answer`] —
 //! so every host makes exactly the decisions the flow makes.
 
+use crate::authorize::{AuthorizeFlow, AuthorizeOutcome, AuthorizeStep};
 use crate::error::Error;
 use crate::grant::password::{AsyncPasswordVerifier, PasswordVerifier};
 use crate::http::Response;
@@ -67,6 +68,60 @@ where
                 flow.answer(Answer::Password(users.verify(&check).await))
             }
             Step::Commit(c) => {
+                flow.answer(Answer::from_store(store.commit(c).await, Answer::Committed))
+            }
+        };
+    }
+}
+
+/// Runs an `/authorize` flow to its outcome on a blocking store.
+pub fn drive_authorize<S: Store + ?Sized>(
+    mut flow: AuthorizeFlow<'_>,
+    mut step: AuthorizeStep,
+    store: &S,
+) -> AuthorizeOutcome {
+    loop {
+        step = match step {
+            AuthorizeStep::Done(outcome) => return outcome,
+            AuthorizeStep::LoadClient(id) => {
+                flow.answer(Answer::from_store(store.client(&id), Answer::Client))
+            }
+            AuthorizeStep::LoadConsent { subject, client } => flow.answer(Answer::from_store(
+                store.consent(&subject, &client),
+                Answer::Consent,
+            )),
+            AuthorizeStep::LoadInteraction(h) => flow.answer(Answer::from_store(
+                store.interaction(&h),
+                Answer::Interaction,
+            )),
+            AuthorizeStep::Commit(c) => {
+                flow.answer(Answer::from_store(store.commit(c), Answer::Committed))
+            }
+        };
+    }
+}
+
+/// Runs an `/authorize` flow to its outcome on an async store.
+pub async fn drive_authorize_async<S: AsyncStore + ?Sized>(
+    mut flow: AuthorizeFlow<'_>,
+    mut step: AuthorizeStep,
+    store: &S,
+) -> AuthorizeOutcome {
+    loop {
+        step = match step {
+            AuthorizeStep::Done(outcome) => return outcome,
+            AuthorizeStep::LoadClient(id) => {
+                flow.answer(Answer::from_store(store.client(&id).await, Answer::Client))
+            }
+            AuthorizeStep::LoadConsent { subject, client } => flow.answer(Answer::from_store(
+                store.consent(&subject, &client).await,
+                Answer::Consent,
+            )),
+            AuthorizeStep::LoadInteraction(h) => flow.answer(Answer::from_store(
+                store.interaction(&h).await,
+                Answer::Interaction,
+            )),
+            AuthorizeStep::Commit(c) => {
                 flow.answer(Answer::from_store(store.commit(c).await, Answer::Committed))
             }
         };

@@ -35,6 +35,18 @@ pub enum ErrorCode {
     ServerError,
     /// The server cannot answer now (storage down); the client may retry.
     TemporarilyUnavailable,
+    /// `response_type` is not supported (RFC 6749 §4.1.2.1).
+    UnsupportedResponseType,
+    /// `prompt=none` and the user is not signed in (OIDC Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none` and consent is missing (OIDC Core §3.1.2.6).
+    ConsentRequired,
+    /// `prompt=none` and some other interaction is needed (OIDC Core §3.1.2.6).
+    InteractionRequired,
+    /// A `request` object was sent and is not supported (OIDC Core §3.1.2.6).
+    RequestNotSupported,
+    /// `request_uri` was sent and is not supported (OIDC Core §3.1.2.6).
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -51,6 +63,12 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 

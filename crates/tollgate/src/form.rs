@@ -47,10 +47,31 @@ impl Params {
     /// `invalid_request` when the input is too large, has too many parameters, repeats a
     /// parameter, or decodes to something that is not UTF-8.
     pub fn parse(input: &[u8], limits: FormLimits) -> Result<Params, OAuthError> {
+        let (params, repeated) = Self::parse_poisoning(input, limits)?;
+        if repeated.is_empty() {
+            Ok(params)
+        } else {
+            Err(OAuthError::invalid_request("a parameter was repeated"))
+        }
+    }
+
+    /// Like [`Params::parse`], but a repeated parameter does not fail the parse: it
+    /// *poisons* its name — every copy is dropped and the name is returned in the second
+    /// list — so the authorization endpoint can still tell whether `client_id` and
+    /// `redirect_uri` are trustworthy before deciding where the error goes (GEN-02).
+    ///
+    /// # Errors
+    /// `invalid_request` when the input is too large, has too many parameters, or is not
+    /// UTF-8 once decoded.
+    pub fn parse_poisoning(
+        input: &[u8],
+        limits: FormLimits,
+    ) -> Result<(Params, Vec<String>), OAuthError> {
         if input.len() > limits.max_bytes {
             return Err(OAuthError::invalid_request("the request is too large"));
         }
         let mut pairs: Vec<(String, String)> = Vec::with_capacity(8);
+        let mut repeated: Vec<String> = Vec::new();
         let mut seen = 0usize;
         for segment in input.split(|&b| b == b'&') {
             if segment.is_empty() {
@@ -69,13 +90,16 @@ impl Params {
             let name = decode_component(name)?;
             let value = decode_component(value)?;
             if pairs.iter().any(|(n, _)| *n == name) {
-                return Err(OAuthError::invalid_request("a parameter was repeated"));
+                if !repeated.contains(&name) {
+                    repeated.push(name);
+                }
+                continue;
             }
             // Keep empty values until all duplicates are known, then drop them (GEN-03).
             pairs.push((name, value));
         }
-        pairs.retain(|(_, v)| !v.is_empty());
-        Ok(Params { pairs })
+        pairs.retain(|(n, v)| !v.is_empty() && !repeated.contains(n));
+        Ok((Params { pairs }, repeated))
     }
 
     /// The value of `name`, or `None` when absent or empty.
@@ -164,6 +188,15 @@ mod tests {
         assert_eq!(p.get("scope"), None);
         assert_eq!(p.get("flag"), None);
         assert_eq!(p.get("grant_type"), Some("x"));
+    }
+
+    #[test]
+    fn a_repeat_poisons_only_its_name() {
+        let (p, rep) =
+            Params::parse_poisoning(b"scope=a&client_id=c&scope=b", FormLimits::default()).unwrap();
+        assert_eq!(rep, vec!["scope".to_string()]);
+        assert_eq!(p.get("scope"), None);
+        assert_eq!(p.get("client_id"), Some("c"));
     }
 
     #[test]

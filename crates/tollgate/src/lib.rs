@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod clock;
@@ -54,6 +55,10 @@ pub mod token;
 pub mod token_flow;
 
 pub use access_token::{AccessTokenClaims, AccessTokenFormat, OpaqueAccessTokens};
+pub use authorize::{
+    AuthorizeOutcome, AuthorizeStep, ConsentPrompt, InteractionPrompt, InteractionResult, Resume,
+    Session,
+};
 pub use client::{ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use error::{Error, ErrorCode, OAuthError};

@@ -102,6 +102,20 @@ impl Scope {
         }
     }
 
+    /// The union of two sets.
+    #[must_use]
+    pub fn union(&self, other: &Scope) -> Scope {
+        let mut tokens: Vec<String> = self
+            .tokens
+            .iter()
+            .chain(other.tokens.iter())
+            .cloned()
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        Scope { tokens }
+    }
+
     /// Whether the set is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {

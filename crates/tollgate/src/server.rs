@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::access_token::{AccessTokenFormat, OpaqueAccessTokens};
+use crate::authorize::{AuthorizeFlow, AuthorizeOutcome, AuthorizeStep, Resume, Session};
 use crate::client::ClientId;
 use crate::client_auth::ClientAssertionVerifier;
 use crate::clock::{Clock, SystemClock};
@@ -55,6 +56,9 @@ pub struct ServerConfig {
     pub allow_plain_pkce: bool,
     /// The realm in `WWW-Authenticate: Basic realm="…"` challenges.
     pub basic_realm: String,
+    /// How long a login or consent page may take; default 10 minutes.
+    #[serde(with = "code_ttl_secs")]
+    pub interaction_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +71,7 @@ impl Default for ServerConfig {
             spa_refresh_tokens: SpaRefreshTokens::default(),
             allow_plain_pkce: false,
             basic_realm: "tollgate".to_string(),
+            interaction_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -99,6 +104,9 @@ impl ServerConfig {
         }
         if self.form_limits.max_bytes == 0 || self.form_limits.max_params == 0 {
             return Err(Error::config("form_limits", "must be positive"));
+        }
+        if self.interaction_ttl.is_zero() || self.interaction_ttl > Duration::from_secs(3600) {
+            return Err(Error::config("interaction_ttl", "must be 1 s to 3600 s"));
         }
         if self.basic_realm.contains('"') || self.basic_realm.contains('\\') {
             return Err(Error::config(
@@ -247,6 +255,42 @@ impl Server {
     /// [`TokenFlow::answer`] or hand it to a [`crate::driver`].
     pub fn token_flow(&self, request: &Request) -> (TokenFlow<'_>, Step) {
         TokenFlow::start(self, request, self.clock.now())
+    }
+
+    /// Starts an `/authorize` flow for the browser's `request`, given its current login
+    /// `session` (see [`crate::authorize`]).
+    pub fn authorize(
+        &self,
+        request: &Request,
+        session: Option<Session>,
+    ) -> (AuthorizeFlow<'_>, AuthorizeStep) {
+        AuthorizeFlow::start(self, request, session, self.clock.now())
+    }
+
+    /// Continues an `/authorize` flow after the host's login or consent page.
+    pub fn resume_authorize(&self, resume: Resume) -> (AuthorizeFlow<'_>, AuthorizeStep) {
+        AuthorizeFlow::resume(self, resume, self.clock.now())
+    }
+
+    /// Runs [`Server::authorize`] to its outcome against a blocking store.
+    pub fn authorize_with<S: crate::store::Store + ?Sized>(
+        &self,
+        request: &Request,
+        session: Option<Session>,
+        store: &S,
+    ) -> AuthorizeOutcome {
+        let (flow, step) = self.authorize(request, session);
+        crate::driver::drive_authorize(flow, step, store)
+    }
+
+    /// Runs [`Server::resume_authorize`] to its outcome against a blocking store.
+    pub fn resume_authorize_with<S: crate::store::Store + ?Sized>(
+        &self,
+        resume: Resume,
+        store: &S,
+    ) -> AuthorizeOutcome {
+        let (flow, step) = self.resume_authorize(resume);
+        crate::driver::drive_authorize(flow, step, store)
     }
 
     /// Answers a token request against a blocking store and password verifier.

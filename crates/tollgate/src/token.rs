@@ -26,6 +26,8 @@ pub enum TokenKind {
     Access,
     /// A refresh token (RFC 6749 §1.5).
     Refresh,
+    /// An `/authorize` interaction secret (handle, CSRF token, browser binding).
+    Interaction,
 }
 
 impl TokenKind {
@@ -36,6 +38,7 @@ impl TokenKind {
             TokenKind::Code => "tgc_",
             TokenKind::Access => "tga_",
             TokenKind::Refresh => "tgr_",
+            TokenKind::Interaction => "tgi_",
         }
     }
 }

@@ -31,7 +31,10 @@ use crate::grant::{client_credentials, AfterConflict, Decision, GrantRequest};
 use crate::http::{HeaderValue, Method, Request, Response};
 use crate::scope::Scope;
 use crate::server::Server;
-use crate::store::{CodeRecord, Commit, CommitOutcome, RefreshView, StoreError, StoreErrorKind};
+use crate::store::{
+    CodeRecord, Commit, CommitOutcome, ConsentRecord, InteractionRecord, RefreshView, StoreError,
+    StoreErrorKind,
+};
 use crate::token::{SecretString, TokenHash};
 
 /// Rotation races a single request may lose before giving up; each loss means another
@@ -72,7 +75,11 @@ pub enum Answer {
     RefreshToken(Option<RefreshView>),
     /// For [`Step::VerifyPassword`].
     Password(PasswordVerdict),
-    /// For [`Step::Commit`].
+    /// For [`crate::authorize::AuthorizeStep::LoadConsent`].
+    Consent(Option<ConsentRecord>),
+    /// For [`crate::authorize::AuthorizeStep::LoadInteraction`].
+    Interaction(Option<InteractionRecord>),
+    /// For [`Step::Commit`] and [`crate::authorize::AuthorizeStep::Commit`].
     Committed(CommitOutcome),
     /// For any load or commit step, when the store failed.
     StoreFailed(StoreError),
@@ -421,7 +428,7 @@ fn parse(server: &Server, request: &Request) -> Result<(Credentials, GrantReques
 }
 
 /// `application/x-www-form-urlencoded`, optionally with parameters such as `charset`.
-fn is_form(content_type: &str) -> bool {
+pub(crate) fn is_form(content_type: &str) -> bool {
     content_type.split(';').next().is_some_and(|m| {
         m.trim()
             .eq_ignore_ascii_case("application/x-www-form-urlencoded")

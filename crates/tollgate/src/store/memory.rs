@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 use super::{
-    AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, FamilyRecord, Issuance,
-    RefreshState, RefreshTokenRecord, RefreshView, Store, StoreError,
+    AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, ConsentRecord, FamilyRecord,
+    InteractionNext, InteractionRecord, Issuance, RefreshState, RefreshTokenRecord, RefreshView,
+    Store, StoreError,
 };
 use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
@@ -20,6 +21,8 @@ struct Tokens {
     families: HashMap<FamilyId, FamilyRecord>,
     refresh: HashMap<TokenHash, RefreshTokenRecord>,
     access: HashMap<TokenHash, AccessTokenRecord>,
+    interactions: HashMap<TokenHash, InteractionRecord>,
+    consents: HashMap<(String, ClientId), ConsentRecord>,
 }
 
 /// An in-memory [`Store`].
@@ -65,12 +68,23 @@ impl MemoryStore {
     pub fn purge_expired(&self, now: UnixTime, batch: usize) -> Result<usize, StoreError> {
         let mut t = self.lock()?;
         let mut removed = 0usize;
+        let interactions: Vec<TokenHash> = t
+            .interactions
+            .iter()
+            .filter(|(_, i)| now >= i.expires_at)
+            .map(|(h, _)| *h)
+            .take(batch)
+            .collect();
+        for h in interactions {
+            t.interactions.remove(&h);
+            removed += 1;
+        }
         let codes: Vec<TokenHash> = t
             .codes
             .iter()
             .filter(|(_, c)| now >= c.expires_at)
             .map(|(h, _)| *h)
-            .take(batch)
+            .take(batch.saturating_sub(removed))
             .collect();
         for h in codes {
             t.codes.remove(&h);
@@ -192,6 +206,22 @@ impl Store for MemoryStore {
         }))
     }
 
+    fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+        Ok(self.lock()?.interactions.get(hash).cloned())
+    }
+
+    fn consent(
+        &self,
+        subject: &str,
+        client: &ClientId,
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        Ok(self
+            .lock()?
+            .consents
+            .get(&(subject.to_string(), client.clone()))
+            .cloned())
+    }
+
     fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut t = self.lock()?;
         let applied =
@@ -276,6 +306,49 @@ impl Store for MemoryStore {
                             true
                         }
                         _ => false,
+                    }
+                }
+                Commit::StoreInteraction(i) => match t.interactions.entry(i.hash) {
+                    Entry::Occupied(_) => false,
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                        true
+                    }
+                },
+                Commit::FinishInteraction {
+                    interaction,
+                    consent,
+                    next,
+                } => {
+                    let free = match &next {
+                        InteractionNext::Code(c) => !t.codes.contains_key(&c.hash),
+                        InteractionNext::Interaction(i) => !t.interactions.contains_key(&i.hash),
+                        InteractionNext::Nothing => true,
+                    };
+                    if free && t.interactions.remove(&interaction).is_some() {
+                        if let Some(c) = consent {
+                            let key = (c.subject.clone(), c.client_id.clone());
+                            let merged = match t.consents.get(&key) {
+                                Some(old) => ConsentRecord {
+                                    scope: old.scope.union(&c.scope),
+                                    ..c
+                                },
+                                None => c,
+                            };
+                            t.consents.insert(key, merged);
+                        }
+                        match next {
+                            InteractionNext::Code(c) => {
+                                t.codes.insert(c.hash, c);
+                            }
+                            InteractionNext::Interaction(i) => {
+                                t.interactions.insert(i.hash, *i);
+                            }
+                            InteractionNext::Nothing => {}
+                        }
+                        true
+                    } else {
+                        false
                     }
                 }
                 Commit::RevokeFamily { family, at } => {

@@ -15,8 +15,9 @@ use std::future::Future;
 
 pub use memory::MemoryStore;
 pub use record::{
-    AccessTokenRecord, AccessView, CodeRecord, FamilyRecord, Issuance, RefreshState,
-    RefreshTokenRecord, RefreshView, Subject,
+    AccessTokenRecord, AccessView, CodeRecord, ConsentRecord, FamilyRecord, InteractionNext,
+    InteractionRecord, InteractionStage, Issuance, RefreshState, RefreshTokenRecord, RefreshView,
+    Subject,
 };
 
 use crate::client::{Client, ClientId};
@@ -74,6 +75,18 @@ pub enum Commit {
         token: TokenHash,
         /// The bound on replays.
         max_reuse: Option<u32>,
+    },
+    /// Store a new `/authorize` interaction. Conflict if the hash exists.
+    StoreInteraction(InteractionRecord),
+    /// Finish interaction `interaction`: only if it exists, delete it, merge `consent` into
+    /// the user's remembered consent (union of scopes), and store what comes next.
+    FinishInteraction {
+        /// The interaction's hash.
+        interaction: TokenHash,
+        /// Consent to remember, if given.
+        consent: Option<ConsentRecord>,
+        /// The code or next interaction to store.
+        next: InteractionNext,
     },
     /// Revoke family `family` and with it every token in it. Idempotent: always applies.
     RevokeFamily {
@@ -154,6 +167,20 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// A [`StoreError`] when the store cannot answer.
     fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessView>, StoreError>;
+    /// The pending interaction with hash `hash`.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot answer.
+    fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError>;
+    /// The consent `subject` has given `client`.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot answer.
+    fn consent(
+        &self,
+        subject: &str,
+        client: &ClientId,
+    ) -> Result<Option<ConsentRecord>, StoreError>;
     /// Applies `commit` atomically.
     ///
     /// # Errors
@@ -183,6 +210,17 @@ pub trait AsyncStore: Send + Sync {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<AccessView>, StoreError>> + Send;
+    /// See [`Store::interaction`].
+    fn interaction(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<InteractionRecord>, StoreError>> + Send;
+    /// See [`Store::consent`].
+    fn consent(
+        &self,
+        subject: &str,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Option<ConsentRecord>, StoreError>> + Send;
     /// See [`Store::commit`].
     fn commit(
         &self,
@@ -202,6 +240,16 @@ impl<T: Store> AsyncStore for T {
     }
     async fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessView>, StoreError> {
         Store::access_token(self, hash)
+    }
+    async fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+        Store::interaction(self, hash)
+    }
+    async fn consent(
+        &self,
+        subject: &str,
+        client: &ClientId,
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        Store::consent(self, subject, client)
     }
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         Store::commit(self, commit)

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authorize::AuthorizationRequest;
 use crate::client::{ClientId, GrantType};
 use crate::clock::UnixTime;
 use crate::pkce::PkceChallenge;
@@ -194,4 +195,64 @@ pub struct Issuance {
     pub refresh: Option<RefreshTokenRecord>,
     /// Its first access token.
     pub access: AccessTokenRecord,
+}
+
+/// A user's remembered consent to a client's scopes (OIDC Core §3.1.2.4), so a later
+/// `prompt=none` request for no more than these scopes succeeds silently (OI-02).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// The user's `sub`.
+    pub subject: String,
+    /// The client.
+    pub client_id: ClientId,
+    /// Every scope consented so far.
+    pub scope: Scope,
+    /// When consent was last given.
+    pub granted_at: UnixTime,
+}
+
+/// Where an interaction stands: what the host is asked to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InteractionStage {
+    /// Authenticate the user.
+    Login,
+    /// Ask this user to consent.
+    Consent {
+        /// The authenticated user.
+        subject: Subject,
+    },
+}
+
+/// A pending `/authorize` interaction: stored, expiring, single use, bound to one browser by
+/// a cookie value and to the host's form by a CSRF token (RFC 6749 §10.12). Only hashes of
+/// the three secrets are stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    /// Hash of the interaction handle.
+    pub hash: TokenHash,
+    /// Hash of the browser-binding cookie value.
+    pub browser: TokenHash,
+    /// Hash of the CSRF token.
+    pub csrf: TokenHash,
+    /// The validated authorization request it continues.
+    pub request: AuthorizationRequest,
+    /// What the host must do.
+    pub stage: InteractionStage,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it stops being usable.
+    pub expires_at: UnixTime,
+}
+
+/// What finishing an interaction leads to.
+// Moved once into a commit; boxing the code too would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InteractionNext {
+    /// Store this authorization code.
+    Code(CodeRecord),
+    /// Store this next interaction (consent after login).
+    Interaction(Box<InteractionRecord>),
+    /// Nothing (the user denied).
+    Nothing,
 }
