@@ -15,6 +15,9 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::Value;
+use tollgate::authorize::{
+    AuthorizeOutcome, InteractionPrompt, InteractionResult, Resume, Session,
+};
 use tollgate::store::Store;
 use tollgate::{
     ApplicationKind, AuthMethod, Client, ClientId, ClientType, CodeGrant, Commit, CommitOutcome,
@@ -77,7 +80,8 @@ fn confidential(name: &str, secret: &str, grants: &[GrantType]) -> Client {
 }
 
 /// The fixture clients of CHECKLIST.md §1, plus a few for policy tests:
-/// `C1`, `C2` (confidential, Basic), `c3:x y` (reserved characters), `CPOST`
+/// `C1`, `C2` (confidential, Basic), `c3:x y` (reserved characters), `C4` (two redirect
+/// URIs), `C5` (a redirect URI with a query), `CPOST`
 /// (`client_secret_post`), `P1` (public native), `SPA` (public browser app), `PW`
 /// (password grant), `ST` (static refresh tokens), `NR` (no refresh_token grant), `J1`
 /// (`private_key_jwt`).
@@ -118,8 +122,14 @@ pub fn fixture_clients() -> Vec<Client> {
     let mut j1 = confidential("J1", NR_SECRET, &[Code, Rt, Cc]);
     j1.auth_method = AuthMethod::PrivateKeyJwt;
     j1.secret = None;
+    let mut c4 = confidential("C4", C1_SECRET, &[Code, Rt]);
+    c4.redirect_uris = vec!["https://rp.test/cb1".into(), "https://rp.test/cb2".into()];
+    let mut c5 = confidential("C5", C1_SECRET, &[Code, Rt]);
+    c5.redirect_uris = vec!["https://rp.test/cb?x=1".into()];
     vec![
         confidential("C1", C1_SECRET, &[Code, Rt, Cc]),
+        c4,
+        c5,
         confidential("C2", C2_SECRET, &[Code, Rt]),
         c3,
         post,
@@ -257,6 +267,68 @@ impl Harness {
             .expect("store code");
         assert_eq!(outcome, CommitOutcome::Applied);
         minted.code.expose().to_string()
+    }
+
+    /// `GET /authorize?{query}` with the browser's `session`.
+    #[must_use]
+    pub fn authorize(&self, query: &str, session: Option<&Subject>) -> AuthorizeOutcome {
+        let mut req = Request::form_post(Vec::new()).with_query(query);
+        req.method = tollgate::Method::Get;
+        req.headers.clear();
+        self.authorize_request(&req, session)
+    }
+
+    /// `/authorize` with an explicit request.
+    #[must_use]
+    pub fn authorize_request(&self, req: &Request, session: Option<&Subject>) -> AuthorizeOutcome {
+        let session = session.map(|s| Session { subject: s.clone() });
+        self.server.authorize_with(req, session, &self.store)
+    }
+
+    /// The host finishes a login or consent page with `result`, presenting the handle, the
+    /// cookie and the CSRF token it was given (`cookie` is the browser's current cookie).
+    #[must_use]
+    pub fn resume(
+        &self,
+        prompt: &InteractionPrompt,
+        cookie: &str,
+        result: InteractionResult,
+    ) -> AuthorizeOutcome {
+        self.server.resume_authorize_with(
+            Resume {
+                handle: prompt.handle.clone(),
+                browser: tollgate::SecretString::new(cookie),
+                csrf: prompt.csrf.clone(),
+                result,
+            },
+            &self.store,
+        )
+    }
+
+    /// Drives a browser through `/authorize` → login as `user` (if asked) → consent (if
+    /// asked) and returns the final redirect's query parameters.
+    #[must_use]
+    pub fn browser_flow(&self, query: &str, session: Option<&Subject>, user: &Subject) -> Redirect {
+        let mut cookie = String::new();
+        let mut outcome = self.authorize(query, session);
+        loop {
+            outcome = match outcome {
+                AuthorizeOutcome::Login(p) => {
+                    if let Some(c) = &p.set_browser_cookie {
+                        cookie = c.expose().to_string();
+                    }
+                    self.resume(&p, &cookie, InteractionResult::Authenticated(user.clone()))
+                }
+                AuthorizeOutcome::Consent(c) => {
+                    if let Some(v) = &c.interaction.set_browser_cookie {
+                        cookie = v.expose().to_string();
+                    }
+                    self.resume(&c.interaction, &cookie, InteractionResult::Consented)
+                }
+                AuthorizeOutcome::Redirect(r) => return Redirect::from_response(&r),
+                other => panic!("expected a redirect, got {other:?}"),
+            };
+        }
     }
 
     /// C1 exchanges a code for `scope` and returns the reply.
@@ -442,5 +514,82 @@ impl Reply {
         assert!(self
             .header("content-type")
             .is_some_and(|c| c.starts_with("application/json")));
+    }
+}
+
+/// A parsed `303` redirect from `/authorize`.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// The status (always 303).
+    pub status: u16,
+    /// The `Location` without its query.
+    pub base: String,
+    /// The raw `Location`.
+    pub location: String,
+    /// Query parameters in order, decoded.
+    pub params: Vec<(String, String)>,
+}
+
+impl Redirect {
+    /// Parses a response that must be a redirect.
+    #[must_use]
+    pub fn from_response(r: &Response) -> Redirect {
+        let location = r
+            .header("location")
+            .unwrap_or_else(|| panic!("no Location in {r:?}"))
+            .to_string();
+        let (base, query) = location.split_once('?').unwrap_or((&location, ""));
+        let params = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                let dec = |s: &str| tollgate::form::decode_component(s.as_bytes()).expect("utf-8");
+                (dec(k), dec(v))
+            })
+            .collect();
+        Redirect {
+            status: r.status,
+            base: base.to_string(),
+            location: location.clone(),
+            params,
+        }
+    }
+
+    /// A parameter's value.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `error` parameter.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.get("error")
+    }
+}
+
+/// The outcome must be a redirect; parses it.
+#[track_caller]
+#[must_use]
+pub fn expect_redirect(outcome: AuthorizeOutcome) -> Redirect {
+    match outcome {
+        AuthorizeOutcome::Redirect(r) => Redirect::from_response(&r),
+        other => panic!("expected a redirect, got {other:?}"),
+    }
+}
+
+/// The outcome must be an error page; returns it.
+#[track_caller]
+pub fn expect_error_page(outcome: AuthorizeOutcome) -> tollgate::authorize::ErrorPage {
+    match outcome {
+        AuthorizeOutcome::ErrorPage(p) => {
+            assert!(p.to_response().header("location").is_none());
+            p
+        }
+        other => panic!("expected an error page, got {other:?}"),
     }
 }

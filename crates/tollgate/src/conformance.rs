@@ -5,17 +5,20 @@
 //! builds a fresh, empty store holding the given clients. Each check panics with a message
 //! naming the broken rule. The checks cover DESIGN.md principle 4: a code is redeemed once
 //! (AC-01, AC-11), a refresh token rotates once (RFC 9700 §4.14.2), grace replays respect
-//! their count, and revoking a family reaches every token in it (RT-05).
+//! their count, revoking a family reaches every token in it (RT-05), an `/authorize`
+//! interaction finishes once, and consent accumulates per user and client.
 
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use crate::authorize::{AuthorizationRequest, Prompt};
 use crate::client::{ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType};
 use crate::clock::UnixTime;
 use crate::scope::Scope;
 use crate::seal::SealedResponse;
 use crate::store::{
-    AccessTokenRecord, CodeRecord, Commit, CommitOutcome, FamilyRecord, Issuance, RefreshState,
+    AccessTokenRecord, CodeRecord, Commit, CommitOutcome, ConsentRecord, FamilyRecord,
+    InteractionNext, InteractionRecord, InteractionStage, Issuance, RefreshState,
     RefreshTokenRecord, Store, Subject,
 };
 use crate::token::{FamilyId, TokenHash};
@@ -121,6 +124,174 @@ where
     grace_replays_respect_their_count(&make(vec![kit_client()]));
     static_use_extends_idle_expiry(&make(vec![kit_client()]));
     revoking_a_family_reaches_every_token(&make(vec![kit_client()]));
+    interactions_finish_once_and_merge_consent(&make(vec![kit_client()]));
+    concurrent_interaction_finishes_have_one_winner(Arc::new(make(vec![kit_client()])));
+}
+
+fn interaction(name: &str, stage: InteractionStage) -> InteractionRecord {
+    let c = code("unused");
+    InteractionRecord {
+        hash: TokenHash::of(name),
+        browser: TokenHash::of("browser"),
+        csrf: TokenHash::of("csrf"),
+        request: AuthorizationRequest {
+            client_id: c.client_id,
+            redirect_uri: c.redirect_uri,
+            redirect_uri_sent: true,
+            state: Some("s".into()),
+            scope: c.scope,
+            pkce: None,
+            nonce: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            display: None,
+            ui_locales: None,
+            claims_locales: None,
+            acr_values: None,
+        },
+        stage,
+        created_at: T0,
+        expires_at: UnixTime(T0.0 + 600),
+    }
+}
+
+fn consent(scope: &str) -> ConsentRecord {
+    ConsentRecord {
+        subject: "alice".into(),
+        client_id: kit_client().id,
+        scope: Scope::parse(scope).expect("valid scope"),
+        granted_at: T0,
+    }
+}
+
+/// An interaction reads back whole, finishes once (atomically storing what follows and
+/// merging consent), and consent accumulates as a union of scopes (AZ-12, OI-02).
+pub fn interactions_finish_once_and_merge_consent<S: Store + ?Sized>(s: &S) {
+    let login = interaction("login-1", InteractionStage::Login);
+    assert_eq!(
+        commit(s, Commit::StoreInteraction(login.clone())),
+        CommitOutcome::Applied
+    );
+    assert_eq!(
+        s.interaction(&login.hash).expect("lookup"),
+        Some(login.clone()),
+        "interaction round trip"
+    );
+    assert_eq!(
+        commit(s, Commit::StoreInteraction(login.clone())),
+        CommitOutcome::Conflict,
+        "unique handle"
+    );
+    let next = interaction(
+        "consent-1",
+        InteractionStage::Consent {
+            subject: Subject::new("alice"),
+        },
+    );
+    let finish = Commit::FinishInteraction {
+        interaction: login.hash,
+        consent: None,
+        next: InteractionNext::Interaction(Box::new(next.clone())),
+    };
+    assert_eq!(commit(s, finish.clone()), CommitOutcome::Applied);
+    assert!(
+        s.interaction(&login.hash).expect("lookup").is_none(),
+        "a finished interaction is gone"
+    );
+    assert_eq!(
+        s.interaction(&next.hash).expect("lookup"),
+        Some(next.clone())
+    );
+    assert_eq!(
+        commit(s, finish),
+        CommitOutcome::Conflict,
+        "an interaction finishes once"
+    );
+
+    let client = kit_client().id;
+    assert!(s.consent("alice", &client).expect("lookup").is_none());
+    let c = code("code-from-consent");
+    let done = Commit::FinishInteraction {
+        interaction: next.hash,
+        consent: Some(consent("openid")),
+        next: InteractionNext::Code(c.clone()),
+    };
+    assert_eq!(commit(s, done), CommitOutcome::Applied);
+    assert_eq!(
+        s.code(&c.hash).expect("lookup"),
+        Some(c),
+        "the code is stored with the finish"
+    );
+    assert_eq!(
+        s.consent("alice", &client).expect("lookup"),
+        Some(consent("openid"))
+    );
+
+    let third = interaction(
+        "consent-2",
+        InteractionStage::Consent {
+            subject: Subject::new("alice"),
+        },
+    );
+    assert_eq!(
+        commit(s, Commit::StoreInteraction(third.clone())),
+        CommitOutcome::Applied
+    );
+    let more = Commit::FinishInteraction {
+        interaction: third.hash,
+        consent: Some(consent("offline_access")),
+        next: InteractionNext::Nothing,
+    };
+    assert_eq!(commit(s, more), CommitOutcome::Applied);
+    let merged = s
+        .consent("alice", &client)
+        .expect("lookup")
+        .expect("consent");
+    assert_eq!(
+        merged.scope,
+        Scope::parse("openid offline_access").expect("scope"),
+        "consent is a union"
+    );
+    let other = ClientId::new("someone-else").expect("valid id");
+    assert!(
+        s.consent("alice", &other).expect("lookup").is_none(),
+        "consent is per client"
+    );
+    assert!(
+        s.consent("bob", &client).expect("lookup").is_none(),
+        "consent is per user"
+    );
+}
+
+/// Sixteen threads finish one interaction at once: exactly one succeeds.
+pub fn concurrent_interaction_finishes_have_one_winner<S: Store + 'static>(s: Arc<S>) {
+    let i = interaction("race", InteractionStage::Login);
+    assert_eq!(
+        commit(&*s, Commit::StoreInteraction(i.clone())),
+        CommitOutcome::Applied
+    );
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|n| {
+            let (s, b, h) = (Arc::clone(&s), Arc::clone(&barrier), i.hash);
+            thread::spawn(move || {
+                let c = Commit::FinishInteraction {
+                    interaction: h,
+                    consent: None,
+                    next: InteractionNext::Code(code(&format!("race-code-{n}"))),
+                };
+                b.wait();
+                commit(&*s, c)
+            })
+        })
+        .collect();
+    let wins = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .filter(|o| *o == CommitOutcome::Applied)
+        .count();
+    assert_eq!(wins, 1, "exactly one concurrent finish may win");
 }
 
 /// A registered client is returned whole; an unknown id is `None`.
