@@ -43,6 +43,7 @@ pub mod error;
 pub mod form;
 pub mod grant;
 pub mod http;
+pub mod jose;
 pub mod pkce;
 pub mod policy;
 pub mod random;
