@@ -162,6 +162,29 @@ impl PasswordVerifier for TestUsers {
     }
 }
 
+/// Claims for the fixture users: alice has a profile, an email and a phone number; bob has
+/// a name; anyone else does not exist.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TestClaims;
+
+impl tollgate::claims::ClaimsSource for TestClaims {
+    fn claims(
+        &self,
+        request: &tollgate::claims::ClaimsRequest,
+    ) -> Option<tollgate::claims::Claims> {
+        let v = match request.subject.as_str() {
+            "alice" => serde_json::json!({
+                "name": "Alice Liddell", "given_name": "Alice", "family_name": "Liddell",
+                "email": "alice@example.com", "email_verified": true,
+                "phone_number": "+44 20 7946 0000", "address": {"country": "UK"}
+            }),
+            "bob" => serde_json::json!({"name": "Bob"}),
+            _ => return None,
+        };
+        v.as_object().cloned()
+    }
+}
+
 /// A server, store, clock and users wired together.
 pub struct Harness {
     /// The server under test.
@@ -329,6 +352,35 @@ impl Harness {
                 other => panic!("expected a redirect, got {other:?}"),
             };
         }
+    }
+
+    /// `POST /revoke` authenticated with Basic.
+    pub fn revoke(&self, client: &str, secret: &str, body: &str) -> Reply {
+        let req = Request::form_post(body).with_header("Authorization", &basic(client, secret));
+        Reply::from(self.server.revoke(&req, &self.store))
+    }
+
+    /// `POST /introspect` authenticated with Basic.
+    #[must_use]
+    pub fn introspect(&self, client: &str, secret: &str, body: &str) -> Reply {
+        let req = Request::form_post(body).with_header("Authorization", &basic(client, secret));
+        Reply::from(self.server.introspect(&req, &self.store))
+    }
+
+    /// `GET /userinfo` with `Authorization: Bearer {token}`.
+    #[must_use]
+    pub fn userinfo(&self, token: &str) -> Reply {
+        let mut req =
+            Request::form_post(Vec::new()).with_header("Authorization", &format!("Bearer {token}"));
+        req.method = tollgate::Method::Get;
+        req.headers.remove(0);
+        self.userinfo_request(&req)
+    }
+
+    /// `/userinfo` with an explicit request.
+    #[must_use]
+    pub fn userinfo_request(&self, req: &Request) -> Reply {
+        Reply::from(self.server.userinfo(req, &self.store, &TestClaims))
     }
 
     /// C1 exchanges a code for `scope` and returns the reply.

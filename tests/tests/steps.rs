@@ -4,7 +4,7 @@
 //! same inputs yield the same bytes.
 
 use tollgate::store::{Store, StoreError};
-use tollgate::{Answer, Request, Step};
+use tollgate::{Answer, Flow as _, Request, Step};
 use tollgate_conformance_tests::{basic, Harness, TestUsers, C1_SECRET};
 
 fn cc_request() -> Request {

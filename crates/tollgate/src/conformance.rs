@@ -76,6 +76,7 @@ fn access(name: &str, fam: &FamilyRecord) -> AccessTokenRecord {
         scope: fam.scope.clone(),
         issued_at: T0,
         expires_at: UnixTime(T0.0 + 600),
+        revoked_at: None,
     }
 }
 
@@ -124,8 +125,60 @@ where
     grace_replays_respect_their_count(&make(vec![kit_client()]));
     static_use_extends_idle_expiry(&make(vec![kit_client()]));
     revoking_a_family_reaches_every_token(&make(vec![kit_client()]));
+    revoking_an_access_token_touches_nothing_else(&make(vec![kit_client()]));
     interactions_finish_once_and_merge_consent(&make(vec![kit_client()]));
     concurrent_interaction_finishes_have_one_winner(Arc::new(make(vec![kit_client()])));
+}
+
+/// Revoking one access token (RFC 7009) leaves its family and siblings alone (RV-05).
+pub fn revoking_an_access_token_touches_nothing_else<S: Store + ?Sized>(s: &S) {
+    let iss = issuance(9, "rt-9", "at-9");
+    let fam = iss.family.clone();
+    assert_eq!(commit(s, Commit::Issue(iss)), CommitOutcome::Applied);
+    let sibling = Commit::UseStaticRefresh {
+        token: TokenHash::of("rt-9"),
+        idle_expires_at: None,
+        access: access("at-9b", &fam),
+    };
+    assert_eq!(commit(s, sibling), CommitOutcome::Applied);
+    let at = UnixTime(T0.0 + 1);
+    assert_eq!(
+        commit(
+            s,
+            Commit::RevokeAccessToken {
+                token: TokenHash::of("at-9"),
+                at
+            }
+        ),
+        CommitOutcome::Applied
+    );
+    let a = s
+        .access_token(&TokenHash::of("at-9"))
+        .expect("lookup")
+        .expect("token");
+    assert_eq!(a.token.revoked_at, Some(at));
+    assert!(!a.is_active(T0));
+    let b = s
+        .access_token(&TokenHash::of("at-9b"))
+        .expect("lookup")
+        .expect("token");
+    assert!(b.is_active(T0), "a sibling access token stays active");
+    let r = s
+        .refresh_token(&TokenHash::of("rt-9"))
+        .expect("lookup")
+        .expect("token");
+    assert!(r.is_active(T0), "the refresh token stays active");
+    assert_eq!(
+        commit(
+            s,
+            Commit::RevokeAccessToken {
+                token: TokenHash::of("unknown"),
+                at
+            }
+        ),
+        CommitOutcome::Applied,
+        "revoking an unknown token is a no-op"
+    );
 }
 
 fn interaction(name: &str, stage: InteractionStage) -> InteractionRecord {

@@ -4,23 +4,37 @@
 //! so every host makes exactly the decisions the flow makes.
 
 use crate::authorize::{AuthorizeFlow, AuthorizeOutcome, AuthorizeStep};
+use crate::claims::{ClaimsSource, NoClaims};
 use crate::error::Error;
 use crate::grant::password::{AsyncPasswordVerifier, PasswordVerifier};
 use crate::http::Response;
 use crate::store::{AsyncStore, Store};
-use crate::token_flow::{Answer, Step, TokenFlow};
+use crate::token_flow::{Answer, Flow, Step};
 
 /// Runs `flow` from `step` to its response on a blocking store. Returns the response and,
 /// after a 500, the library failure behind it for the operator's log.
-pub fn drive<S, U>(
-    mut flow: TokenFlow<'_>,
+pub fn drive<F, S, U>(flow: F, step: Step, store: &S, users: &U) -> (Response, Option<Error>)
+where
+    F: Flow,
+    S: Store + ?Sized,
+    U: PasswordVerifier + ?Sized,
+{
+    drive_with(flow, step, store, users, &NoClaims)
+}
+
+/// [`drive`] with a claims source, for flows that need claims (UserInfo).
+pub fn drive_with<F, S, U, C>(
+    mut flow: F,
     mut step: Step,
     store: &S,
     users: &U,
+    claims: &C,
 ) -> (Response, Option<Error>)
 where
+    F: Flow,
     S: Store + ?Sized,
     U: PasswordVerifier + ?Sized,
+    C: ClaimsSource + ?Sized,
 {
     loop {
         step = match step {
@@ -33,6 +47,11 @@ where
                 store.refresh_token(&h),
                 Answer::RefreshToken,
             )),
+            Step::LoadAccessToken(h) => flow.answer(Answer::from_store(
+                store.access_token(&h),
+                Answer::AccessToken,
+            )),
+            Step::LoadClaims(request) => flow.answer(Answer::Claims(claims.claims(&request))),
             Step::VerifyPassword(check) => flow.answer(Answer::Password(users.verify(&check))),
             Step::Commit(c) => flow.answer(Answer::from_store(store.commit(c), Answer::Committed)),
         };
@@ -41,15 +60,34 @@ where
 
 /// Runs `flow` from `step` to its response on an async store. Dropping the future midway
 /// leaves no half-applied state: every write is one atomic [`crate::store::Commit`].
-pub async fn drive_async<S, U>(
-    mut flow: TokenFlow<'_>,
-    mut step: Step,
+pub async fn drive_async<F, S, U>(
+    flow: F,
+    step: Step,
     store: &S,
     users: &U,
 ) -> (Response, Option<Error>)
 where
+    F: Flow,
     S: AsyncStore + ?Sized,
     U: AsyncPasswordVerifier + ?Sized,
+{
+    drive_async_with(flow, step, store, users, &NoClaims).await
+}
+
+/// [`drive_async`] with a claims source. Claims are fetched synchronously: a claims source is
+/// expected to be an in-memory view or a cache.
+pub async fn drive_async_with<F, S, U, C>(
+    mut flow: F,
+    mut step: Step,
+    store: &S,
+    users: &U,
+    claims: &C,
+) -> (Response, Option<Error>)
+where
+    F: Flow,
+    S: AsyncStore + ?Sized,
+    U: AsyncPasswordVerifier + ?Sized,
+    C: ClaimsSource + ?Sized,
 {
     loop {
         step = match step {
@@ -64,6 +102,11 @@ where
                 store.refresh_token(&h).await,
                 Answer::RefreshToken,
             )),
+            Step::LoadAccessToken(h) => flow.answer(Answer::from_store(
+                store.access_token(&h).await,
+                Answer::AccessToken,
+            )),
+            Step::LoadClaims(request) => flow.answer(Answer::Claims(claims.claims(&request))),
             Step::VerifyPassword(check) => {
                 flow.answer(Answer::Password(users.verify(&check).await))
             }

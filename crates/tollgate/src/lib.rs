@@ -33,6 +33,7 @@
 
 pub mod access_token;
 pub mod authorize;
+pub mod claims;
 pub mod client;
 pub mod client_auth;
 pub mod clock;
@@ -43,10 +44,12 @@ pub mod error;
 pub mod form;
 pub mod grant;
 pub mod http;
+pub mod introspection;
 pub mod jose;
 pub mod pkce;
 pub mod policy;
 pub mod random;
+pub mod revocation;
 pub mod scope;
 pub mod seal;
 pub mod secret;
@@ -54,6 +57,7 @@ pub mod server;
 pub mod store;
 pub mod token;
 pub mod token_flow;
+pub mod userinfo;
 
 pub use access_token::{AccessTokenClaims, AccessTokenFormat, OpaqueAccessTokens};
 pub use authorize::{
@@ -75,7 +79,7 @@ pub use secret::SecretHash;
 pub use server::{CodeGrant, MintedCode, Server, ServerBuilder, ServerConfig, SpaRefreshTokens};
 pub use store::{Commit, CommitOutcome, MemoryStore, Store, StoreError, Subject};
 pub use token::{SecretString, TokenHash};
-pub use token_flow::{Answer, Step, TokenFlow};
+pub use token_flow::{Answer, Flow, Step, TokenFlow};
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

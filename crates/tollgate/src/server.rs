@@ -14,13 +14,16 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::form::FormLimits;
 use crate::http::{Request, Response};
+use crate::introspection::IntrospectionFlow;
 use crate::pkce::{PkceChallenge, PkceMethod};
 use crate::policy::Policies;
 use crate::random::{SecureRandom, SystemRandom};
+use crate::revocation::RevocationFlow;
 use crate::scope::Scope;
 use crate::store::{CodeRecord, Subject};
 use crate::token::{mint_token, SecretString, TokenKind};
 use crate::token_flow::{Step, TokenFlow};
+use crate::userinfo::UserInfoFlow;
 
 /// Longest authorization-code lifetime (RFC 6749 §4.1.2: "maximum … of 10 minutes").
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(600);
@@ -311,6 +314,58 @@ impl Server {
     {
         let (flow, step) = self.token_flow(request);
         crate::driver::drive_async(flow, step, store, users).await.0
+    }
+
+    /// Starts a revocation flow (RFC 7009) for `request`.
+    pub fn revocation_flow(&self, request: &Request) -> (RevocationFlow<'_>, Step) {
+        RevocationFlow::start(self, request, self.clock.now())
+    }
+
+    /// Starts an introspection flow (RFC 7662) for `request`.
+    pub fn introspection_flow(&self, request: &Request) -> (IntrospectionFlow<'_>, Step) {
+        IntrospectionFlow::start(self, request, self.clock.now())
+    }
+
+    /// Starts a UserInfo flow (OIDC Core §5.3) for `request`.
+    pub fn userinfo_flow(&self, request: &Request) -> (UserInfoFlow, Step) {
+        UserInfoFlow::start(self, request, self.clock.now())
+    }
+
+    /// Answers a revocation request against a blocking store.
+    pub fn revoke<S: crate::store::Store + ?Sized>(
+        &self,
+        request: &Request,
+        store: &S,
+    ) -> Response {
+        let (flow, step) = self.revocation_flow(request);
+        crate::driver::drive(flow, step, store, &crate::grant::password::NoPasswordUsers).0
+    }
+
+    /// Answers an introspection request against a blocking store.
+    pub fn introspect<S: crate::store::Store + ?Sized>(
+        &self,
+        request: &Request,
+        store: &S,
+    ) -> Response {
+        let (flow, step) = self.introspection_flow(request);
+        crate::driver::drive(flow, step, store, &crate::grant::password::NoPasswordUsers).0
+    }
+
+    /// Answers a UserInfo request against a blocking store and the host's claims.
+    pub fn userinfo<S, C>(&self, request: &Request, store: &S, claims: &C) -> Response
+    where
+        S: crate::store::Store + ?Sized,
+        C: crate::claims::ClaimsSource + ?Sized,
+    {
+        let (flow, step) = self.userinfo_flow(request);
+        crate::driver::drive_with(
+            flow,
+            step,
+            store,
+            &crate::grant::password::NoPasswordUsers,
+            claims,
+        )
+        .0
     }
 
     /// Mints an authorization code for `grant` (the `/authorize` side). Store the record

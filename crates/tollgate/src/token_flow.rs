@@ -32,8 +32,8 @@ use crate::http::{HeaderValue, Method, Request, Response};
 use crate::scope::Scope;
 use crate::server::Server;
 use crate::store::{
-    CodeRecord, Commit, CommitOutcome, ConsentRecord, InteractionRecord, RefreshView, StoreError,
-    StoreErrorKind,
+    AccessView, CodeRecord, Commit, CommitOutcome, ConsentRecord, InteractionRecord, RefreshView,
+    StoreError, StoreErrorKind,
 };
 use crate::token::{SecretString, TokenHash};
 
@@ -55,6 +55,12 @@ pub enum Step {
     /// Look up the refresh token with this hash, with its family, and answer
     /// [`Answer::RefreshToken`].
     LoadRefreshToken(TokenHash),
+    /// Look up the access token with this hash, with its family, and answer
+    /// [`Answer::AccessToken`].
+    LoadAccessToken(TokenHash),
+    /// Fetch the user's claims for these scopes from the host's claims source and answer
+    /// [`Answer::Claims`].
+    LoadClaims(crate::claims::ClaimsRequest),
     /// Check the resource owner's credentials and answer [`Answer::Password`].
     VerifyPassword(PasswordCheck),
     /// Apply this commit atomically and answer [`Answer::Committed`] with the outcome.
@@ -73,6 +79,10 @@ pub enum Answer {
     Code(Option<CodeRecord>),
     /// For [`Step::LoadRefreshToken`].
     RefreshToken(Option<RefreshView>),
+    /// For [`Step::LoadAccessToken`].
+    AccessToken(Option<AccessView>),
+    /// For [`Step::LoadClaims`]: the claims, or `None` when the user no longer exists.
+    Claims(Option<crate::claims::Claims>),
     /// For [`Step::VerifyPassword`].
     Password(PasswordVerdict),
     /// For [`crate::authorize::AuthorizeStep::LoadConsent`].
@@ -179,25 +189,44 @@ impl<'s> TokenFlow<'s> {
         self.now
     }
 
-    /// After a `500 server_error`, the library failure behind it, for the operator's log.
-    pub fn take_failure(&mut self) -> Option<Error> {
+    /// Feeds the answer to the last step and returns the next one.
+    pub fn answer(&mut self, answer: Answer) -> Step {
+        Flow::answer(self, answer)
+    }
+}
+
+/// A client-facing endpoint flow the drivers can run: every [`Step`] it yields is answered
+/// with an [`Answer`] until it is [`Step::Done`].
+pub trait Flow {
+    /// Feeds the answer to the last step and returns the next one.
+    fn answer(&mut self, answer: Answer) -> Step;
+    /// After a `500`, the library failure behind it, for the operator's log.
+    fn take_failure(&mut self) -> Option<Error>;
+}
+
+/// The response for a store failure: `503` when transient, else `500`.
+pub(crate) fn store_failure(e: &StoreError) -> OAuthError {
+    match e.kind {
+        StoreErrorKind::Unavailable => {
+            OAuthError::temporarily_unavailable("storage is unavailable; retry later")
+        }
+        _ => OAuthError::server_error("storage failed"),
+    }
+}
+
+impl Flow for TokenFlow<'_> {
+    fn take_failure(&mut self) -> Option<Error> {
         self.failure.take()
     }
 
-    /// Feeds the answer to the last step and returns the next one.
-    pub fn answer(&mut self, answer: Answer) -> Step {
+    fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
         let ctx = Ctx {
             server: self.server,
             now: self.now,
         };
         if let Answer::StoreFailed(e) = answer {
-            let response = match e.kind {
-                StoreErrorKind::Unavailable => {
-                    OAuthError::temporarily_unavailable("storage is unavailable; retry later")
-                }
-                _ => OAuthError::server_error("storage failed"),
-            };
+            let response = store_failure(&e);
             self.failure = Some(Error::Store(e));
             return Step::Done(response.to_response());
         }
@@ -293,7 +322,9 @@ impl<'s> TokenFlow<'s> {
             ),
         }
     }
+}
 
+impl TokenFlow<'_> {
     fn on_client(
         &mut self,
         ctx: Ctx<'_>,
@@ -401,6 +432,24 @@ impl<'s> TokenFlow<'s> {
 
 /// Parses the HTTP request: method, content type, body, credentials and grant.
 fn parse(server: &Server, request: &Request) -> Result<(Credentials, GrantRequest), OAuthError> {
+    let (credentials, mut params) = parse_client_form(server, request)?;
+    let grant = GrantRequest::parse(&mut params)?;
+    let Some(credentials) = credentials else {
+        return Err(OAuthError::invalid_client(
+            "client authentication is required",
+            None,
+        ));
+    };
+    Ok((credentials, grant))
+}
+
+/// The common front of the client-authenticated endpoints (token, revocation,
+/// introspection): `POST`, a form body within limits, and the client's credentials taken out
+/// of the parameters (RFC 6749 §2.3, §3.2; RFC 7009 §2.1; RFC 7662 §2.1).
+pub(crate) fn parse_client_form(
+    server: &Server,
+    request: &Request,
+) -> Result<(Option<Credentials>, Params), OAuthError> {
     if request.method != Method::Post {
         return Err(OAuthError::method_not_allowed("POST"));
     }
@@ -417,14 +466,7 @@ fn parse(server: &Server, request: &Request) -> Result<(Credentials, GrantReques
     let query = Params::parse(request.query.as_bytes(), limits)?;
     let credentials =
         Credentials::extract(request, &mut params, &query, &server.config().basic_realm)?;
-    let grant = GrantRequest::parse(&mut params)?;
-    let Some(credentials) = credentials else {
-        return Err(OAuthError::invalid_client(
-            "client authentication is required",
-            None,
-        ));
-    };
-    Ok((credentials, grant))
+    Ok((credentials, params))
 }
 
 /// `application/x-www-form-urlencoded`, optionally with parameters such as `charset`.

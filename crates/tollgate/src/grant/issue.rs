@@ -93,6 +93,7 @@ impl<'s> Ctx<'s> {
             scope: scope.clone(),
             issued_at: self.now,
             expires_at,
+            revoked_at: None,
         };
         Ok(NewAccess { value, record })
     }

@@ -112,7 +112,9 @@ impl MemoryStore {
             .access
             .iter()
             .filter(|(_, a)| {
-                now >= a.expires_at || families.get(&a.family).is_none_or(FamilyRecord::is_revoked)
+                now >= a.expires_at
+                    || a.revoked_at.is_some()
+                    || families.get(&a.family).is_none_or(FamilyRecord::is_revoked)
             })
             .map(|(h, _)| *h)
             .take(batch.saturating_sub(removed))
@@ -307,6 +309,12 @@ impl Store for MemoryStore {
                         }
                         _ => false,
                     }
+                }
+                Commit::RevokeAccessToken { token, at } => {
+                    if let Some(a) = t.access.get_mut(&token) {
+                        a.revoked_at.get_or_insert(at);
+                    }
+                    true
                 }
                 Commit::StoreInteraction(i) => match t.interactions.entry(i.hash) {
                     Entry::Occupied(_) => false,

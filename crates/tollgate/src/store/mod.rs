@@ -76,6 +76,14 @@ pub enum Commit {
         /// The bound on replays.
         max_reuse: Option<u32>,
     },
+    /// Revoke one access token (RFC 7009 §2.1), leaving its family alone. Idempotent: always
+    /// applies, also to unknown tokens.
+    RevokeAccessToken {
+        /// The token's hash.
+        token: TokenHash,
+        /// When.
+        at: UnixTime,
+    },
     /// Store a new `/authorize` interaction. Conflict if the hash exists.
     StoreInteraction(InteractionRecord),
     /// Finish interaction `interaction`: only if it exists, delete it, merge `consent` into

@@ -158,6 +158,9 @@ pub struct AccessTokenRecord {
     pub issued_at: UnixTime,
     /// When it expires.
     pub expires_at: UnixTime,
+    /// When it was revoked on its own (RFC 7009), if it was.
+    #[serde(default)]
+    pub revoked_at: Option<UnixTime>,
 }
 
 /// A refresh token with its family, as one lookup returns them.
@@ -167,6 +170,27 @@ pub struct RefreshView {
     pub token: RefreshTokenRecord,
     /// Its family.
     pub family: FamilyRecord,
+}
+
+impl RefreshView {
+    /// Whether the token can be exchanged at `now`: active, unexpired (idle and absolute),
+    /// its family not revoked.
+    #[must_use]
+    pub fn is_active(&self, now: UnixTime) -> bool {
+        self.token.state == RefreshState::Active
+            && !self.family.is_revoked()
+            && self.token.idle_expires_at.is_none_or(|t| now < t)
+            && self.family.expires_at.is_none_or(|t| now < t)
+    }
+
+    /// When it expires unless used: the earlier of its idle and the family's absolute expiry.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<UnixTime> {
+        match (self.token.idle_expires_at, self.family.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// An access token with its family.
@@ -179,10 +203,10 @@ pub struct AccessView {
 }
 
 impl AccessView {
-    /// Whether the token is usable at `now`: unexpired and its family not revoked.
+    /// Whether the token is usable at `now`: unexpired, not revoked, its family not revoked.
     #[must_use]
     pub fn is_active(&self, now: UnixTime) -> bool {
-        now < self.token.expires_at && !self.family.is_revoked()
+        now < self.token.expires_at && self.token.revoked_at.is_none() && !self.family.is_revoked()
     }
 }
 

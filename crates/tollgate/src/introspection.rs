@@ -1,0 +1,215 @@
+//! Token introspection (RFC 7662) as a sans-IO flow.
+//!
+//! The caller must authenticate as a confidential client; any failure — including no
+//! credentials at all — is `401 invalid_client` with a `Basic` challenge (IN-01). The token
+//! is looked up as the hinted type first, then as the other (IN-02). Anything not active —
+//! unknown, expired, revoked, of a revoked family, or a rotated refresh token — is exactly
+//! `{"active":false}` (IN-04). An active token reports `scope`, `client_id`, `sub`, `exp`,
+//! `iat`, `iss` and `token_type` (IN-03, IN-06). Pinned: any authenticated confidential
+//! client (typically a resource server) may introspect any token; public clients may not.
+
+use serde::Serialize;
+
+use crate::client::ClientType;
+use crate::client_auth::{authenticate, Credentials};
+use crate::clock::UnixTime;
+use crate::error::{Error, OAuthError};
+use crate::http::{Request, Response};
+use crate::revocation::Kind;
+use crate::server::Server;
+use crate::token::{SecretString, TokenHash};
+use crate::token_flow::{parse_client_form, store_failure, Answer, Flow, Step};
+
+enum State {
+    AwaitClient {
+        credentials: Credentials,
+        token: SecretString,
+        first: Kind,
+    },
+    AwaitToken {
+        hash: TokenHash,
+        kind: Kind,
+        tried_other: bool,
+    },
+    Finished,
+}
+
+/// One introspection request in progress.
+pub struct IntrospectionFlow<'s> {
+    server: &'s Server,
+    now: UnixTime,
+    state: State,
+    failure: Option<Error>,
+}
+
+#[derive(Serialize)]
+struct Active<'a> {
+    active: bool,
+    scope: String,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    iat: u64,
+    iss: &'a str,
+    token_type: &'a str,
+}
+
+fn inactive() -> Response {
+    Response::json(200, br#"{"active":false}"#.to_vec())
+}
+
+impl<'s> IntrospectionFlow<'s> {
+    pub(crate) fn start(server: &'s Server, request: &Request, now: UnixTime) -> (Self, Step) {
+        let mut flow = IntrospectionFlow {
+            server,
+            now,
+            state: State::Finished,
+            failure: None,
+        };
+        let realm = &server.config().basic_realm;
+        let unauthenticated = || {
+            OAuthError::invalid_client("client authentication is required", Some(realm))
+                .to_response()
+        };
+        let step = match parse_client_form(server, request) {
+            Err(e) => Step::Done(e.to_response()),
+            Ok((None, _)) => Step::Done(unauthenticated()),
+            Ok((Some(credentials), mut params)) => match params.take("token") {
+                None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
+                Some(token) => match credentials.client_id().cloned() {
+                    None => Step::Done(unauthenticated()),
+                    Some(id) => {
+                        let first = Kind::first(params.get("token_type_hint"), &token);
+                        flow.state = State::AwaitClient {
+                            credentials,
+                            token: SecretString::new(token),
+                            first,
+                        };
+                        Step::LoadClient(id)
+                    }
+                },
+            },
+        };
+        (flow, step)
+    }
+
+    fn active(&self, a: Active<'_>) -> Response {
+        Response::json(200, serde_json::to_vec(&a).unwrap_or_default())
+    }
+}
+
+impl Flow for IntrospectionFlow<'_> {
+    fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
+    fn answer(&mut self, answer: Answer) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        if let Answer::StoreFailed(e) = answer {
+            let r = store_failure(&e);
+            self.failure = Some(Error::Store(e));
+            return Step::Done(r.to_response());
+        }
+        let realm = self.server.config().basic_realm.clone();
+        match (state, answer) {
+            (
+                State::AwaitClient {
+                    credentials,
+                    token,
+                    first,
+                },
+                Answer::Client(client),
+            ) => {
+                let fail =
+                    |d| Step::Done(OAuthError::invalid_client(d, Some(&realm)).to_response());
+                if authenticate(
+                    &credentials,
+                    client.as_ref(),
+                    &realm,
+                    self.server.assertion_verifier(),
+                    self.now,
+                )
+                .is_err()
+                {
+                    return fail("client authentication failed");
+                }
+                if client.is_none_or(|c| c.client_type != ClientType::Confidential) {
+                    return fail("only confidential clients may introspect tokens");
+                }
+                let hash = TokenHash::of(token.expose());
+                self.state = State::AwaitToken {
+                    hash,
+                    kind: first,
+                    tried_other: false,
+                };
+                first.step(hash)
+            }
+            (
+                State::AwaitToken {
+                    hash,
+                    kind,
+                    tried_other,
+                },
+                answer,
+            ) => {
+                let iss = self.server.config().issuer.as_str();
+                match answer {
+                    Answer::AccessToken(Some(v)) if kind == Kind::Access => {
+                        if !v.is_active(self.now) {
+                            return Step::Done(inactive());
+                        }
+                        Step::Done(self.active(Active {
+                            active: true,
+                            scope: v.token.scope.to_string(),
+                            client_id: v.token.client_id.as_str(),
+                            sub: v.token.subject.as_deref(),
+                            exp: Some(v.token.expires_at.secs()),
+                            iat: v.token.issued_at.secs(),
+                            iss,
+                            token_type: "Bearer",
+                        }))
+                    }
+                    Answer::RefreshToken(Some(v)) if kind == Kind::Refresh => {
+                        if !v.is_active(self.now) {
+                            return Step::Done(inactive());
+                        }
+                        Step::Done(self.active(Active {
+                            active: true,
+                            scope: v.token.scope.to_string(),
+                            client_id: v.token.client_id.as_str(),
+                            sub: v.family.subject.as_ref().map(|s| s.id.as_str()),
+                            exp: v.expires_at().map(UnixTime::secs),
+                            iat: v.token.issued_at.secs(),
+                            iss,
+                            token_type: "refresh_token",
+                        }))
+                    }
+                    Answer::AccessToken(None) | Answer::RefreshToken(None) if !tried_other => {
+                        let other = kind.other();
+                        self.state = State::AwaitToken {
+                            hash,
+                            kind: other,
+                            tried_other: true,
+                        };
+                        other.step(hash)
+                    }
+                    Answer::AccessToken(None) | Answer::RefreshToken(None) => {
+                        Step::Done(inactive())
+                    }
+                    _ => Step::Done(
+                        OAuthError::server_error(
+                            "the flow was given an answer to a different step",
+                        )
+                        .to_response(),
+                    ),
+                }
+            }
+            _ => Step::Done(
+                OAuthError::server_error("the flow was given an answer to a different step")
+                    .to_response(),
+            ),
+        }
+    }
+}

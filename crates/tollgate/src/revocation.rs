@@ -1,0 +1,232 @@
+//! Token revocation (RFC 7009) as a sans-IO flow.
+//!
+//! The client authenticates as at the token endpoint (§2.1). The token is looked up as the
+//! hinted type first and then as the other (RV-03); an unknown hint is ignored (RV-04).
+//! Revoking a refresh token revokes its whole family and every access token it issued
+//! (RV-05, Okta's rule); revoking an access token revokes only itself. An unknown, expired
+//! or already revoked token is answered `200` (§2.2). A token issued to another client is
+//! left untouched and refused with `400 unauthorized_client`: the RFC says the request is
+//! refused, and the caller holds the token already, so nothing leaks (RV-06, pinned).
+
+use crate::client_auth::{authenticate, Credentials};
+use crate::clock::UnixTime;
+use crate::error::{Error, OAuthError};
+use crate::http::{Request, Response};
+use crate::server::Server;
+use crate::store::Commit;
+use crate::token::{SecretString, TokenHash};
+use crate::token_flow::{parse_client_form, store_failure, Answer, Flow, Step};
+
+/// Which kind of token a lookup is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Access,
+    Refresh,
+}
+
+impl Kind {
+    pub(crate) fn other(self) -> Kind {
+        match self {
+            Kind::Access => Kind::Refresh,
+            Kind::Refresh => Kind::Access,
+        }
+    }
+
+    pub(crate) fn step(self, hash: TokenHash) -> Step {
+        match self {
+            Kind::Access => Step::LoadAccessToken(hash),
+            Kind::Refresh => Step::LoadRefreshToken(hash),
+        }
+    }
+
+    /// The first kind to try: the hint's, else by the token's prefix, else refresh tokens
+    /// (the valuable ones).
+    pub(crate) fn first(hint: Option<&str>, token: &str) -> Kind {
+        match hint {
+            Some("access_token") => Kind::Access,
+            Some("refresh_token") => Kind::Refresh,
+            _ if token.starts_with(crate::token::TokenKind::Access.prefix()) => Kind::Access,
+            _ => Kind::Refresh,
+        }
+    }
+}
+
+enum State {
+    AwaitClient {
+        credentials: Credentials,
+        token: SecretString,
+        first: Kind,
+    },
+    AwaitToken {
+        client: crate::client::ClientId,
+        hash: TokenHash,
+        kind: Kind,
+        tried_other: bool,
+    },
+    AwaitCommit,
+    Finished,
+}
+
+/// One revocation request in progress.
+pub struct RevocationFlow<'s> {
+    server: &'s Server,
+    now: UnixTime,
+    state: State,
+    failure: Option<Error>,
+}
+
+/// `200` with an empty body (RFC 7009 §2.2: the body is ignored).
+fn ok() -> Response {
+    Response {
+        status: 200,
+        headers: vec![("Cache-Control", "no-store".to_string())],
+        body: Vec::new(),
+    }
+}
+
+impl<'s> RevocationFlow<'s> {
+    pub(crate) fn start(server: &'s Server, request: &Request, now: UnixTime) -> (Self, Step) {
+        let mut flow = RevocationFlow {
+            server,
+            now,
+            state: State::Finished,
+            failure: None,
+        };
+        let step = match parse_client_form(server, request) {
+            Err(e) => Step::Done(e.to_response()),
+            Ok((None, _)) => Step::Done(
+                OAuthError::invalid_client("client authentication is required", None).to_response(),
+            ),
+            Ok((Some(credentials), mut params)) => match params.take("token") {
+                None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
+                Some(token) => match credentials.client_id().cloned() {
+                    None => Step::Done(
+                        OAuthError::invalid_client("the client could not be identified", None)
+                            .to_response(),
+                    ),
+                    Some(id) => {
+                        let first = Kind::first(params.get("token_type_hint"), &token);
+                        flow.state = State::AwaitClient {
+                            credentials,
+                            token: SecretString::new(token),
+                            first,
+                        };
+                        Step::LoadClient(id)
+                    }
+                },
+            },
+        };
+        (flow, step)
+    }
+}
+
+impl Flow for RevocationFlow<'_> {
+    fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
+    fn answer(&mut self, answer: Answer) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        if let Answer::StoreFailed(e) = answer {
+            let r = store_failure(&e);
+            self.failure = Some(Error::Store(e));
+            return Step::Done(r.to_response());
+        }
+        match (state, answer) {
+            (
+                State::AwaitClient {
+                    credentials,
+                    token,
+                    first,
+                },
+                Answer::Client(client),
+            ) => {
+                let config = self.server.config();
+                if let Err(e) = authenticate(
+                    &credentials,
+                    client.as_ref(),
+                    &config.basic_realm,
+                    self.server.assertion_verifier(),
+                    self.now,
+                ) {
+                    return Step::Done(e.to_response());
+                }
+                let Some(client) = client else {
+                    return Step::Done(
+                        OAuthError::invalid_client("client authentication failed", None)
+                            .to_response(),
+                    );
+                };
+                let hash = TokenHash::of(token.expose());
+                self.state = State::AwaitToken {
+                    client: client.id,
+                    hash,
+                    kind: first,
+                    tried_other: false,
+                };
+                first.step(hash)
+            }
+            (
+                State::AwaitToken {
+                    client,
+                    hash,
+                    kind,
+                    tried_other,
+                },
+                answer,
+            ) => {
+                let found = match answer {
+                    Answer::AccessToken(Some(v)) if kind == Kind::Access => Some((
+                        v.token.client_id,
+                        Commit::RevokeAccessToken {
+                            token: hash,
+                            at: self.now,
+                        },
+                    )),
+                    Answer::RefreshToken(Some(v)) if kind == Kind::Refresh => Some((
+                        v.token.client_id,
+                        Commit::RevokeFamily {
+                            family: v.family.id,
+                            at: self.now,
+                        },
+                    )),
+                    Answer::AccessToken(None) | Answer::RefreshToken(None) => None,
+                    _ => {
+                        return Step::Done(
+                            OAuthError::server_error(
+                                "the flow was given an answer to a different step",
+                            )
+                            .to_response(),
+                        )
+                    }
+                };
+                match found {
+                    Some((owner, _)) if owner != client => Step::Done(
+                        OAuthError::unauthorized_client("the token was not issued to this client")
+                            .to_response(),
+                    ),
+                    Some((_, commit)) => {
+                        self.state = State::AwaitCommit;
+                        Step::Commit(commit)
+                    }
+                    None if !tried_other => {
+                        let other = kind.other();
+                        self.state = State::AwaitToken {
+                            client,
+                            hash,
+                            kind: other,
+                            tried_other: true,
+                        };
+                        other.step(hash)
+                    }
+                    None => Step::Done(ok()),
+                }
+            }
+            (State::AwaitCommit, Answer::Committed(_)) => Step::Done(ok()),
+            _ => Step::Done(
+                OAuthError::server_error("the flow was given an answer to a different step")
+                    .to_response(),
+            ),
+        }
+    }
+}
