@@ -18,6 +18,7 @@ use serde_json::Value;
 use tollgate::authorize::{
     AuthorizeOutcome, InteractionPrompt, InteractionResult, Resume, Session,
 };
+use tollgate::jose::{Algorithm, Jwks, KeySet, SigningKey};
 use tollgate::store::Store;
 use tollgate::{
     ApplicationKind, AuthMethod, Client, ClientId, ClientType, CodeGrant, Commit, CommitOutcome,
@@ -56,6 +57,46 @@ pub const C1_REDIRECT: &str = "https://rp.test/cb";
 /// P1's registered redirect URI.
 pub const P1_REDIRECT: &str = "https://app.test/cb";
 
+/// A test-only P-256 key (PKCS#8), so the fixture server's ES256 key is the same every run.
+pub const TEST_ES256_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgZKAndyvAEbmoUrgI
+CbcYUuPmnKMsHvYzbPmNr1abZ4yhRANCAAS9xe5/rwTwmLxSng2wov6j2E/IgL3M
+V6V7xlOc+Z9pe0HtiiSzPNpaAu1s9Rshv/20X7+TH5so+W+7Aa2/JmcB
+-----END PRIVATE KEY-----
+";
+
+/// A test-only Ed25519 key from a fixed seed (PKCS#8 v1, RFC 8410).
+#[must_use]
+pub fn ed25519_key(seed: u8, kid: &str) -> SigningKey {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(&[seed; 32]);
+    SigningKey::from_pkcs8_der(Algorithm::EdDsa, &der, Some(kid.to_string())).expect("test key")
+}
+
+/// The fixture server's keys: EdDSA (the harness default, because Ed25519 signatures are
+/// deterministic and the suite compares bytes) and ES256 (the production default).
+#[must_use]
+pub fn server_keys() -> KeySet {
+    let mut keys = KeySet::new();
+    keys.add_active(
+        SigningKey::from_pkcs8_pem(Algorithm::Es256, TEST_ES256_PEM, Some("es256-1".into()))
+            .expect("test key"),
+    )
+    .expect("key");
+    keys.add_active(ed25519_key(1, "ed-1")).expect("key");
+    keys.set_default_algorithm(Algorithm::EdDsa);
+    keys
+}
+
+/// J1's private key for `private_key_jwt` assertions.
+#[must_use]
+pub fn j1_key() -> SigningKey {
+    ed25519_key(2, "j1-key")
+}
+
 fn id(s: &str) -> ClientId {
     ClientId::new(s).expect("fixture client id")
 }
@@ -76,6 +117,7 @@ fn confidential(name: &str, secret: &str, grants: &[GrantType]) -> Client {
         allowed_scopes: scope("openid profile email offline_access api:read api:write"),
         default_scopes: scope("api:read"),
         refresh_rotation: None,
+        oidc: Default::default(),
     }
 }
 
@@ -116,12 +158,16 @@ pub fn fixture_clients() -> Vec<Client> {
         allowed_scopes: scope("openid profile offline_access api:read"),
         default_scopes: scope("api:read"),
         refresh_rotation: None,
+        oidc: Default::default(),
     };
     let mut st = confidential("ST", ST_SECRET, &[Code, Rt]);
     st.refresh_rotation = Some(RotationMode::Static);
     let mut j1 = confidential("J1", NR_SECRET, &[Code, Rt, Cc]);
     j1.auth_method = AuthMethod::PrivateKeyJwt;
     j1.secret = None;
+    j1.oidc.jwks = Some(Jwks {
+        keys: vec![j1_key().public_jwk()],
+    });
     let mut c4 = confidential("C4", C1_SECRET, &[Code, Rt]);
     c4.redirect_uris = vec!["https://rp.test/cb1".into(), "https://rp.test/cb2".into()];
     let mut c5 = confidential("C5", C1_SECRET, &[Code, Rt]);
@@ -220,6 +266,7 @@ impl Harness {
         let server = Server::builder(config)
             .clock(clock.clone())
             .random(SeededRandom::new(42))
+            .keys(server_keys())
             .build()
             .expect("fixture configuration");
         let store = MemoryStore::new();

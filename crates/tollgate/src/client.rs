@@ -11,9 +11,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::jose::{Algorithm, Jwks};
 use crate::policy::RotationMode;
 use crate::scope::Scope;
 use crate::secret::SecretHash;
+use crate::token::SecretString;
 
 /// A client identifier (RFC 6749 §2.2): 1 to 255 visible ASCII characters or spaces.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -193,6 +195,40 @@ pub struct Client {
     /// Overrides the policy's refresh-token rotation mode; public clients always rotate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_rotation: Option<RotationMode>,
+    /// Token formats and JOSE keys (OIDC Dynamic Client Registration §2 names).
+    #[serde(default)]
+    pub oidc: ClientOidc,
+}
+
+/// How a client's access tokens are encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenKind {
+    /// Opaque random handles (the default).
+    #[default]
+    Opaque,
+    /// Signed JWTs per RFC 9068.
+    Jwt,
+}
+
+/// A client's JOSE settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientOidc {
+    /// The public keys its `private_key_jwt` assertions are signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Jwks>,
+    /// The shared key of `client_secret_jwt` (RFC 7523 with HS256). HMAC needs the key
+    /// itself, so this is the one client credential not stored as a hash; prefer
+    /// `private_key_jwt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_secret: Option<SecretString>,
+    /// The ID-token signing algorithm (`id_token_signed_response_alg`); the server's default
+    /// when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<Algorithm>,
+    /// Opaque or JWT access tokens.
+    pub access_token_format: AccessTokenKind,
 }
 
 impl Client {
@@ -252,7 +288,14 @@ impl Client {
                         ));
                     }
                 }
-                AuthMethod::PrivateKeyJwt => {}
+                AuthMethod::PrivateKeyJwt => {
+                    if self.oidc.jwks.as_ref().is_none_or(|k| k.keys.is_empty()) {
+                        return Err(Error::config(
+                            field("oidc.jwks"),
+                            "private_key_jwt needs the client's public keys",
+                        ));
+                    }
+                }
             },
         }
         if !self.default_scopes.is_subset_of(&self.allowed_scopes) {

@@ -22,6 +22,15 @@ use crate::token::SecretString;
 /// `client_assertion_type` for JWT client authentication (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// Algorithms accepted for client assertions (RFC 7523; OIDC Core §9).
+pub const ASSERTION_ALGORITHMS: &[crate::jose::Algorithm] = &[
+    crate::jose::Algorithm::Es256,
+    crate::jose::Algorithm::EdDsa,
+    crate::jose::Algorithm::Rs256,
+    crate::jose::Algorithm::Ps256,
+    crate::jose::Algorithm::Hs256,
+];
+
 /// What the client presented to identify itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

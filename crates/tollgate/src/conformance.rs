@@ -39,6 +39,7 @@ pub fn kit_client() -> Client {
         allowed_scopes: Scope::parse("openid offline_access").expect("valid scope"),
         default_scopes: Scope::empty(),
         refresh_rotation: None,
+        oidc: Default::default(),
     }
 }
 

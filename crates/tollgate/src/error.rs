@@ -249,6 +249,9 @@ pub enum Error {
     /// A sealed grace-period response could not be sealed.
     #[error("could not seal the successor response")]
     Seal,
+    /// Signing or key handling failed.
+    #[error(transparent)]
+    Jose(#[from] crate::jose::JoseError),
 }
 
 impl Error {

@@ -20,7 +20,7 @@
 //! #   kind: ApplicationKind::Service, auth_method: AuthMethod::ClientSecretPost,
 //! #   secret: Some(SecretHash::fast(secret)?), redirect_uris: vec![],
 //! #   grant_types: vec![GrantType::ClientCredentials], allowed_scopes: Scope::parse("api").unwrap(),
-//! #   default_scopes: Scope::parse("api").unwrap(), refresh_rotation: None })?;
+//! #   default_scopes: Scope::parse("api").unwrap(), refresh_rotation: None, oidc: Default::default() })?;
 //! let request = Request::form_post(format!(
 //!     "grant_type=client_credentials&client_id=svc&client_secret={secret}"));
 //! let response = server.token(&request, &store, &NoPasswordUsers);
@@ -39,11 +39,13 @@ pub mod client_auth;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod discovery;
 pub mod driver;
 pub mod error;
 pub mod form;
 pub mod grant;
 pub mod http;
+pub mod id_token;
 pub mod introspection;
 pub mod jose;
 pub mod pkce;

@@ -1,7 +1,7 @@
 //! [`Server`]: configuration plus the injected clock, random source and access-token
 //! format; the entry point that starts flows and mints authorization codes.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,10 +11,12 @@ use crate::authorize::{AuthorizeFlow, AuthorizeOutcome, AuthorizeStep, Resume, S
 use crate::client::ClientId;
 use crate::client_auth::ClientAssertionVerifier;
 use crate::clock::{Clock, SystemClock};
+use crate::discovery::{Document, EndpointPaths};
 use crate::error::Error;
 use crate::form::FormLimits;
 use crate::http::{Request, Response};
 use crate::introspection::IntrospectionFlow;
+use crate::jose::{Algorithm, KeySet, SigningKey};
 use crate::pkce::{PkceChallenge, PkceMethod};
 use crate::policy::Policies;
 use crate::random::{SecureRandom, SystemRandom};
@@ -62,6 +64,14 @@ pub struct ServerConfig {
     /// How long a login or consent page may take; default 10 minutes.
     #[serde(with = "code_ttl_secs")]
     pub interaction_ttl: Duration,
+    /// ID-token lifetime; default one hour.
+    #[serde(with = "code_ttl_secs")]
+    pub id_token_ttl: Duration,
+    /// The `aud` of JWT access tokens (RFC 9068 §3: the default resource); the issuer when
+    /// empty.
+    pub access_token_audience: String,
+    /// Where each endpoint is mounted, for discovery.
+    pub endpoints: EndpointPaths,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +85,9 @@ impl Default for ServerConfig {
             allow_plain_pkce: false,
             basic_realm: "tollgate".to_string(),
             interaction_ttl: Duration::from_secs(600),
+            id_token_ttl: Duration::from_secs(3600),
+            access_token_audience: String::new(),
+            endpoints: EndpointPaths::default(),
         }
     }
 }
@@ -107,6 +120,9 @@ impl ServerConfig {
         }
         if self.form_limits.max_bytes == 0 || self.form_limits.max_params == 0 {
             return Err(Error::config("form_limits", "must be positive"));
+        }
+        if self.id_token_ttl.is_zero() || self.id_token_ttl > Duration::from_secs(86_400) {
+            return Err(Error::config("id_token_ttl", "must be 1 s to 1 day"));
         }
         if self.interaction_ttl.is_zero() || self.interaction_ttl > Duration::from_secs(3600) {
             return Err(Error::config("interaction_ttl", "must be 1 s to 3600 s"));
@@ -153,6 +169,7 @@ pub struct MintedCode {
 /// The authorization server core.
 pub struct Server {
     config: ServerConfig,
+    keys: RwLock<Arc<KeySet>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn SecureRandom>,
     access_tokens: Arc<dyn AccessTokenFormat>,
@@ -171,6 +188,7 @@ impl std::fmt::Debug for Server {
 #[must_use]
 pub struct ServerBuilder {
     config: ServerConfig,
+    keys: Option<KeySet>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn SecureRandom>,
     access_tokens: Arc<dyn AccessTokenFormat>,
@@ -202,14 +220,37 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the signing keys (default: one freshly generated ES256 key — fine for tests and
+    /// a single process; a deployment loads its keys so tokens survive restarts).
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
     /// Validates the configuration and builds the server.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the first bad field.
+    /// [`Error::Config`] naming the first bad field; [`Error::Jose`] if the default key
+    /// cannot be generated.
     pub fn build(self) -> Result<Server, Error> {
         self.config.validate()?;
+        let keys = match self.keys {
+            Some(k) => k,
+            None => {
+                let mut k = KeySet::new();
+                k.add_active(SigningKey::generate(Algorithm::Es256, None)?)?;
+                k
+            }
+        };
+        if keys.signing_key().is_none() {
+            return Err(Error::config(
+                "keys",
+                "no active key for the default signing algorithm",
+            ));
+        }
         Ok(Server {
             config: self.config,
+            keys: RwLock::new(Arc::new(keys)),
             clock: self.clock,
             random: self.random,
             access_tokens: self.access_tokens,
@@ -223,6 +264,7 @@ impl Server {
     pub fn builder(config: ServerConfig) -> ServerBuilder {
         ServerBuilder {
             config,
+            keys: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
             access_tokens: Arc::new(OpaqueAccessTokens),
@@ -240,6 +282,75 @@ impl Server {
     #[must_use]
     pub fn now(&self) -> crate::clock::UnixTime {
         self.clock.now()
+    }
+
+    /// The current signing keys.
+    #[must_use]
+    pub fn keys(&self) -> Arc<KeySet> {
+        match self.keys.read() {
+            Ok(k) => Arc::clone(&k),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the signing keys, e.g. to rotate: add the new key as active and keep the old
+    /// one as retiring so outstanding tokens still verify.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the new set has no key for its default algorithm.
+    pub fn replace_keys(&self, keys: KeySet) -> Result<(), Error> {
+        if keys.signing_key().is_none() {
+            return Err(Error::config(
+                "keys",
+                "no active key for the default signing algorithm",
+            ));
+        }
+        let mut slot = match self.keys.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(keys);
+        Ok(())
+    }
+
+    /// The JWK Set document (public keys only, JW-01).
+    #[must_use]
+    pub fn jwks(&self) -> Response {
+        let mut r = Response::json(
+            200,
+            serde_json::to_vec(&self.keys().jwks()).unwrap_or_default(),
+        );
+        r.headers.retain(|(n, _)| *n == "Content-Type");
+        r.headers
+            .push(("Cache-Control", "public, max-age=300".to_string()));
+        r
+    }
+
+    /// A discovery document.
+    #[must_use]
+    pub fn discovery(&self, document: Document) -> Response {
+        crate::discovery::render(self, document)
+    }
+
+    /// The ID-token signing algorithms with an active key, for discovery.
+    #[must_use]
+    pub fn signing_algorithms(&self) -> Vec<&'static str> {
+        self.keys()
+            .algorithms()
+            .into_iter()
+            .map(Algorithm::as_str)
+            .collect()
+    }
+
+    pub(crate) fn client_assertion_algorithms(&self) -> Vec<&'static str> {
+        crate::client_auth::ASSERTION_ALGORITHMS
+            .iter()
+            .map(|a| a.as_str())
+            .collect()
+    }
+
+    pub(crate) fn extra_grant_types(&self) -> Vec<&'static str> {
+        Vec::new()
     }
 
     pub(crate) fn random(&self) -> &dyn SecureRandom {

@@ -68,6 +68,19 @@ impl fmt::Debug for SecretString {
     }
 }
 
+impl Serialize for SecretString {
+    /// Writes the secret itself: only configuration files are serialised this way.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(SecretString)
+    }
+}
+
 impl From<String> for SecretString {
     fn from(s: String) -> Self {
         SecretString(s)

@@ -89,6 +89,7 @@ pub(crate) fn decide(
         GrantType::AuthorizationCode,
         Some(record.subject),
         &record.scope,
+        record.nonce.as_deref(),
     )?;
     Ok(Decision::Commit {
         commit: Commit::RedeemCode {

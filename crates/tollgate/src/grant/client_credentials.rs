@@ -24,7 +24,7 @@ pub(crate) fn decide(
         Err(e) => return Ok(Decision::error(e)),
     };
     let (issuance, response) =
-        ctx.start_family(client, GrantType::ClientCredentials, None, &scope)?;
+        ctx.start_family(client, GrantType::ClientCredentials, None, &scope, None)?;
     Ok(Decision::Commit {
         commit: Commit::Issue(issuance),
         on_applied: response,

@@ -14,7 +14,7 @@ use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::http::Response;
 use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
-use crate::scope::{Scope, OFFLINE_ACCESS};
+use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::server::{Server, SpaRefreshTokens};
 use crate::store::{
     AccessTokenRecord, FamilyRecord, Issuance, RefreshState, RefreshTokenRecord, Subject,
@@ -143,6 +143,7 @@ impl<'s> Ctx<'s> {
         grant_type: GrantType,
         subject: Option<Subject>,
         scope: &Scope,
+        nonce: Option<&str>,
     ) -> Result<(Issuance, Response), Error> {
         let policy = self.policy(client, grant_type, scope, subject.as_ref());
         let wants_refresh = scope.contains(OFFLINE_ACCESS)
@@ -166,10 +167,15 @@ impl<'s> Ctx<'s> {
         } else {
             None
         };
+        let id_token = match &subject {
+            Some(sub) => self.id_token(client, sub, &granted, nonce, &access)?,
+            None => None,
+        };
         let response = self.success(
             &access,
             refresh.as_ref().map(|r| r.token.value.expose()),
             &granted,
+            id_token.as_deref(),
         );
         let family = FamilyRecord {
             id: family_id,
@@ -191,12 +197,29 @@ impl<'s> Ctx<'s> {
         ))
     }
 
+    /// An ID token when `openid` is granted and there is a user (OIDC Core §3.1.3.3, §12.2).
+    pub(crate) fn id_token(
+        &self,
+        client: &Client,
+        subject: &Subject,
+        scope: &Scope,
+        nonce: Option<&str>,
+        access: &NewAccess,
+    ) -> Result<Option<String>, Error> {
+        if !scope.contains(OPENID) {
+            return Ok(None);
+        }
+        crate::id_token::mint(self.server, self.now, client, subject, nonce, &access.value)
+            .map(Some)
+    }
+
     /// The RFC 6749 §5.1 success response.
     pub(crate) fn success(
         &self,
         access: &NewAccess,
         refresh: Option<&str>,
         scope: &Scope,
+        id_token: Option<&str>,
     ) -> Response {
         #[derive(Serialize)]
         struct Body<'a> {
@@ -207,6 +230,8 @@ impl<'s> Ctx<'s> {
             refresh_token: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             scope: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            id_token: Option<&'a str>,
         }
         let body = Body {
             access_token: &access.value,
@@ -214,6 +239,7 @@ impl<'s> Ctx<'s> {
             expires_in: self.now.until(access.record.expires_at),
             refresh_token: refresh,
             scope: (!scope.is_empty()).then(|| scope.to_string()),
+            id_token,
         };
         // Serialising plain strings and integers into a Vec cannot fail.
         let bytes = serde_json::to_vec(&body).unwrap_or_default();

@@ -97,7 +97,7 @@ pub(crate) fn decide(
         }
     };
     let (issuance, response) =
-        ctx.start_family(client, GrantType::Password, Some(subject), scope)?;
+        ctx.start_family(client, GrantType::Password, Some(subject), scope, None)?;
     Ok(Decision::Commit {
         commit: Commit::Issue(issuance),
         on_applied: response,

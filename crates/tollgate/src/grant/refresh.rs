@@ -129,6 +129,11 @@ pub(crate) fn decide(
         token.scope.contains(OFFLINE_ACCESS) && ctx.may_issue_refresh(client, policy);
     let sub = family.subject.as_ref().map(|s| s.id.as_str());
     let access = ctx.access(client, family.id, sub, access_scope, policy)?;
+    // RT-11: same iss/sub/aud/auth_time as the original, a new iat, no nonce.
+    let id_token = match &family.subject {
+        Some(subject) => ctx.id_token(client, subject, access_scope, None, &access)?,
+        None => None,
+    };
 
     match rotation_for(client, policy) {
         RotationMode::Rotate => {
@@ -141,6 +146,7 @@ pub(crate) fn decide(
                 &access,
                 refresh.as_ref().map(|r| r.token.value.expose()),
                 access_scope,
+                id_token.as_deref(),
             );
             let successor = if policy.grace.is_zero() {
                 None
@@ -174,6 +180,7 @@ pub(crate) fn decide(
                 &access,
                 issue_refresh.then(|| p.token.expose()),
                 access_scope,
+                id_token.as_deref(),
             );
             Ok(Decision::Commit {
                 commit: Commit::UseStaticRefresh {
