@@ -47,6 +47,52 @@ pub trait AccessTokenFormat: Send + Sync {
     }
 }
 
+/// JWT access tokens per RFC 9068, signed with the server's default key: header
+/// `typ: at+jwt` (§2.1); claims `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`,
+/// `scope` (§2.2). For client-only grants `sub` is the client id (§2.2, CC-02). A client
+/// selects it with `oidc.access_token_format = "jwt"`.
+pub(crate) fn mint_jwt(
+    server: &crate::server::Server,
+    claims: &AccessTokenClaims<'_>,
+) -> Result<String, Error> {
+    #[derive(serde::Serialize)]
+    struct Jwt<'a> {
+        iss: &'a str,
+        exp: u64,
+        aud: &'a str,
+        sub: &'a str,
+        client_id: &'a str,
+        iat: u64,
+        jti: &'a str,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        scope: &'a str,
+    }
+    let mut jti = [0u8; 16];
+    server.random().fill(&mut jti)?;
+    let mut jti_text = String::with_capacity(22);
+    base64::Engine::encode_string(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        jti,
+        &mut jti_text,
+    );
+    let audience = match server.config().access_token_audience.as_str() {
+        "" => claims.issuer,
+        a => a,
+    };
+    let scope = claims.scope.to_string();
+    let body = Jwt {
+        iss: claims.issuer,
+        exp: claims.expires_at.secs(),
+        aud: audience,
+        sub: claims.subject.unwrap_or(claims.client_id.as_str()),
+        client_id: claims.client_id.as_str(),
+        iat: claims.issued_at.secs(),
+        jti: &jti_text,
+        scope: &scope,
+    };
+    Ok(server.keys().encode(Some("at+jwt"), &body)?)
+}
+
 /// Opaque random access tokens: `tga_` and 256 bits in base64url. The default.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpaqueAccessTokens;

@@ -128,6 +128,9 @@ impl AuthMethod {
     }
 }
 
+/// The `grant_type` of RFC 7523 §2.1.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// Grant types at the token endpoint (RFC 6749 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,6 +144,9 @@ pub enum GrantType {
     Password,
     /// RFC 6749 §4.4.
     ClientCredentials,
+    /// RFC 7523 §2.1: a JWT from a trusted issuer as the authorization grant.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 impl GrantType {
@@ -152,6 +158,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Password => "password",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::JwtBearer => JWT_BEARER_GRANT,
         }
     }
 
@@ -163,6 +170,7 @@ impl GrantType {
             "refresh_token" => Some(GrantType::RefreshToken),
             "password" => Some(GrantType::Password),
             "client_credentials" => Some(GrantType::ClientCredentials),
+            JWT_BEARER_GRANT => Some(GrantType::JwtBearer),
             _ => None,
         }
     }

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 use crate::client::{AuthMethod, Client, ClientId, ClientType};
+use crate::client_assertion::{verify_client_assertion, SpentJti};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::form::{decode_component, Params};
@@ -181,8 +182,9 @@ fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAu
     Ok((id, SecretString::new(secret)))
 }
 
-/// Verifies JWT client assertions (RFC 7523 §3, OIDC Core §9). The seam through which
-/// `private_key_jwt` and `client_secret_jwt` plug into client authentication.
+/// A custom verifier for JWT client assertions, replacing the built-in one
+/// ([`crate::client_assertion`]) — for hosts with their own key discovery. It is
+/// responsible for replay protection itself.
 pub trait ClientAssertionVerifier: Send + Sync {
     /// The client an assertion claims to be (its `sub`), read without verification, for
     /// requests that omit `client_id`.
@@ -195,18 +197,20 @@ pub trait ClientAssertionVerifier: Send + Sync {
     fn verify(&self, client: &Client, assertion: &str, now: UnixTime) -> Result<(), OAuthError>;
 }
 
-/// Checks `credentials` against the registered `client` (`None` when unknown).
+/// Checks `credentials` against the registered `client` (`None` when unknown). For a JWT
+/// assertion checked by the built-in verifier, returns its `jti`, which the caller must
+/// spend with [`crate::store::Commit::ConsumeJti`] before going on (JA-06).
 ///
 /// # Errors
 /// `invalid_client` (401 with a challenge when the header was used).
 pub fn authenticate(
+    server: &crate::server::Server,
     credentials: &Credentials,
     client: Option<&Client>,
-    realm: &str,
-    assertions: Option<&dyn ClientAssertionVerifier>,
     now: UnixTime,
-) -> Result<(), OAuthError> {
-    let challenge = credentials.used_header().then_some(realm);
+) -> Result<Option<SpentJti>, OAuthError> {
+    let realm = &server.config().basic_realm;
+    let challenge = credentials.used_header().then_some(realm.as_str());
     let fail = |d: &'static str| OAuthError::invalid_client(d, challenge);
     let Some(client) = client else {
         return Err(fail("client authentication failed"));
@@ -215,27 +219,45 @@ pub fn authenticate(
         (Credentials::Basic { secret, .. }, AuthMethod::ClientSecretBasic)
         | (Credentials::Post { secret, .. }, AuthMethod::ClientSecretPost) => {
             match &client.secret {
-                Some(h) if h.verify(secret.expose()) => Ok(()),
+                Some(h) if h.verify(secret.expose()) => Ok(None),
                 _ => Err(fail("client authentication failed")),
             }
         }
         (
-            Credentials::Assertion { assertion, .. },
+            Credentials::Assertion { id, assertion },
             AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt,
-        ) => match assertions {
-            Some(v) => v.verify(client, assertion.expose(), now),
-            None => Err(fail(
-                "JWT client authentication is not enabled on this server",
-            )),
-        },
+        ) => {
+            if id.as_ref().is_some_and(|i| *i != client.id) {
+                return Err(fail("client_id does not match the assertion"));
+            }
+            match server.assertion_verifier() {
+                Some(v) => v.verify(client, assertion.expose(), now).map(|()| None),
+                None => verify_client_assertion(server, client, assertion.expose(), now).map(Some),
+            }
+        }
         (Credentials::PublicId(_), AuthMethod::None)
             if client.client_type == ClientType::Public =>
         {
-            Ok(())
+            Ok(None)
         }
         (Credentials::PublicId(_), _) => Err(fail("client authentication is required")),
         _ => Err(fail(
             "the client must use its registered authentication method",
         )),
+    }
+}
+
+/// The client the credentials name, reading an assertion's `sub` when `client_id` is absent.
+#[must_use]
+pub fn identify(server: &crate::server::Server, credentials: &Credentials) -> Option<ClientId> {
+    if let Some(id) = credentials.client_id() {
+        return Some(id.clone());
+    }
+    let Credentials::Assertion { assertion, .. } = credentials else {
+        return None;
+    };
+    match server.assertion_verifier() {
+        Some(v) => v.claimed_client(assertion.expose()),
+        None => crate::client_assertion::claimed_client(assertion.expose()),
     }
 }

@@ -17,6 +17,7 @@ use crate::error::{Error, OAuthError};
 use crate::http::{Request, Response};
 use crate::revocation::Kind;
 use crate::server::Server;
+use crate::store::{Commit, CommitOutcome};
 use crate::token::{SecretString, TokenHash};
 use crate::token_flow::{parse_client_form, store_failure, Answer, Flow, Step};
 
@@ -30,6 +31,10 @@ enum State {
         hash: TokenHash,
         kind: Kind,
         tried_other: bool,
+    },
+    AwaitJti {
+        hash: TokenHash,
+        first: Kind,
     },
     Finished,
 }
@@ -78,7 +83,7 @@ impl<'s> IntrospectionFlow<'s> {
             Ok((None, _)) => Step::Done(unauthenticated()),
             Ok((Some(credentials), mut params)) => match params.take("token") {
                 None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
-                Some(token) => match credentials.client_id().cloned() {
+                Some(token) => match crate::client_auth::identify(server, &credentials) {
                     None => Step::Done(unauthenticated()),
                     Some(id) => {
                         let first = Kind::first(params.get("token_type_hint"), &token);
@@ -124,17 +129,10 @@ impl Flow for IntrospectionFlow<'_> {
             ) => {
                 let fail =
                     |d| Step::Done(OAuthError::invalid_client(d, Some(&realm)).to_response());
-                if authenticate(
-                    &credentials,
-                    client.as_ref(),
-                    &realm,
-                    self.server.assertion_verifier(),
-                    self.now,
-                )
-                .is_err()
-                {
-                    return fail("client authentication failed");
-                }
+                let jti = match authenticate(self.server, &credentials, client.as_ref(), self.now) {
+                    Ok(j) => j,
+                    Err(_) => return fail("client authentication failed"),
+                };
                 if client.is_none_or(|c| c.client_type != ClientType::Confidential) {
                     return fail("only confidential clients may introspect tokens");
                 }
@@ -144,8 +142,34 @@ impl Flow for IntrospectionFlow<'_> {
                     kind: first,
                     tried_other: false,
                 };
-                first.step(hash)
+                match jti {
+                    Some(j) => {
+                        self.state = State::AwaitJti { hash, first };
+                        Step::Commit(Commit::ConsumeJti {
+                            key: j.key,
+                            until: j.until,
+                        })
+                    }
+                    None => first.step(hash),
+                }
             }
+            (State::AwaitJti { hash, first }, Answer::Committed(outcome)) => match outcome {
+                CommitOutcome::Applied => {
+                    self.state = State::AwaitToken {
+                        hash,
+                        kind: first,
+                        tried_other: false,
+                    };
+                    first.step(hash)
+                }
+                CommitOutcome::Conflict => Step::Done(
+                    OAuthError::invalid_client(
+                        "the client assertion was already used",
+                        Some(&realm),
+                    )
+                    .to_response(),
+                ),
+            },
             (
                 State::AwaitToken {
                     hash,

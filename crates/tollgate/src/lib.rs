@@ -35,6 +35,7 @@ pub mod access_token;
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod clock;
 #[cfg(feature = "conformance")]

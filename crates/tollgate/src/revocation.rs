@@ -63,6 +63,11 @@ enum State {
         kind: Kind,
         tried_other: bool,
     },
+    AwaitJti {
+        client: crate::client::ClientId,
+        hash: TokenHash,
+        first: Kind,
+    },
     AwaitCommit,
     Finished,
 }
@@ -99,7 +104,7 @@ impl<'s> RevocationFlow<'s> {
             ),
             Ok((Some(credentials), mut params)) => match params.take("token") {
                 None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
-                Some(token) => match credentials.client_id().cloned() {
+                Some(token) => match crate::client_auth::identify(server, &credentials) {
                     None => Step::Done(
                         OAuthError::invalid_client("the client could not be identified", None)
                             .to_response(),
@@ -141,16 +146,10 @@ impl Flow for RevocationFlow<'_> {
                 },
                 Answer::Client(client),
             ) => {
-                let config = self.server.config();
-                if let Err(e) = authenticate(
-                    &credentials,
-                    client.as_ref(),
-                    &config.basic_realm,
-                    self.server.assertion_verifier(),
-                    self.now,
-                ) {
-                    return Step::Done(e.to_response());
-                }
+                let jti = match authenticate(self.server, &credentials, client.as_ref(), self.now) {
+                    Ok(j) => j,
+                    Err(e) => return Step::Done(e.to_response()),
+                };
                 let Some(client) = client else {
                     return Step::Done(
                         OAuthError::invalid_client("client authentication failed", None)
@@ -158,14 +157,51 @@ impl Flow for RevocationFlow<'_> {
                     );
                 };
                 let hash = TokenHash::of(token.expose());
-                self.state = State::AwaitToken {
-                    client: client.id,
-                    hash,
-                    kind: first,
-                    tried_other: false,
-                };
-                first.step(hash)
+                match jti {
+                    Some(j) => {
+                        self.state = State::AwaitJti {
+                            client: client.id,
+                            hash,
+                            first,
+                        };
+                        Step::Commit(Commit::ConsumeJti {
+                            key: j.key,
+                            until: j.until,
+                        })
+                    }
+                    None => {
+                        self.state = State::AwaitToken {
+                            client: client.id,
+                            hash,
+                            kind: first,
+                            tried_other: false,
+                        };
+                        first.step(hash)
+                    }
+                }
             }
+            (
+                State::AwaitJti {
+                    client,
+                    hash,
+                    first,
+                },
+                Answer::Committed(outcome),
+            ) => match outcome {
+                crate::store::CommitOutcome::Applied => {
+                    self.state = State::AwaitToken {
+                        client,
+                        hash,
+                        kind: first,
+                        tried_other: false,
+                    };
+                    first.step(hash)
+                }
+                crate::store::CommitOutcome::Conflict => Step::Done(
+                    OAuthError::invalid_client("the client assertion was already used", None)
+                        .to_response(),
+                ),
+            },
             (
                 State::AwaitToken {
                     client,

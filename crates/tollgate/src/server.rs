@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub access_token_audience: String,
     /// Where each endpoint is mounted, for discovery.
     pub endpoints: EndpointPaths,
+    /// Issuers whose JWTs are accepted by the JWT-bearer grant (RFC 7523 §2.1).
+    pub trusted_issuers: Vec<crate::grant::jwt_bearer::TrustedIssuer>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +90,7 @@ impl Default for ServerConfig {
             id_token_ttl: Duration::from_secs(3600),
             access_token_audience: String::new(),
             endpoints: EndpointPaths::default(),
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -350,7 +353,11 @@ impl Server {
     }
 
     pub(crate) fn extra_grant_types(&self) -> Vec<&'static str> {
-        Vec::new()
+        if self.config.trusted_issuers.is_empty() {
+            Vec::new()
+        } else {
+            vec![crate::client::JWT_BEARER_GRANT]
+        }
     }
 
     pub(crate) fn random(&self) -> &dyn SecureRandom {

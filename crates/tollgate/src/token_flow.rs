@@ -126,6 +126,15 @@ enum State {
         client: Client,
         scope: Scope,
     },
+    AwaitJti {
+        client: Client,
+        grant: GrantRequest,
+    },
+    AwaitGrantJti {
+        client: Client,
+        subject: crate::store::Subject,
+        scope: Scope,
+    },
     AwaitCommit {
         on_applied: Response,
         on_conflict: AfterConflict,
@@ -161,14 +170,7 @@ impl<'s> TokenFlow<'s> {
             failure: None,
         };
         let step = match parse(server, request) {
-            Ok((credentials, grant)) => match credentials.client_id().cloned().or_else(|| {
-                match (&credentials, server.assertion_verifier()) {
-                    (Credentials::Assertion { assertion, .. }, Some(v)) => {
-                        v.claimed_client(assertion.expose())
-                    }
-                    _ => None,
-                }
-            }) {
+            Ok((credentials, grant)) => match crate::client_auth::identify(server, &credentials) {
                 Some(id) => {
                     flow.state = State::AwaitClient { credentials, grant };
                     Step::LoadClient(id)
@@ -270,6 +272,29 @@ impl Flow for TokenFlow<'_> {
                 };
                 self.follow(d, Some(Box::new(again)))
             }
+            (State::AwaitJti { client, grant }, Answer::Committed(outcome)) => match outcome {
+                CommitOutcome::Applied => self.proceed(ctx, client, grant),
+                CommitOutcome::Conflict => Step::Done(
+                    OAuthError::invalid_client("the client assertion was already used", None)
+                        .to_response(),
+                ),
+            },
+            (
+                State::AwaitGrantJti {
+                    client,
+                    subject,
+                    scope,
+                },
+                Answer::Committed(outcome),
+            ) => match outcome {
+                CommitOutcome::Applied => {
+                    let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
+                    self.follow(d, None)
+                }
+                CommitOutcome::Conflict => Step::Done(
+                    OAuthError::invalid_grant("the assertion was already used").to_response(),
+                ),
+            },
             (State::AwaitPassword { client, scope }, Answer::Password(verdict)) => {
                 let d = password::decide(&ctx, &client, &scope, verdict);
                 self.follow(d, None)
@@ -332,22 +357,29 @@ impl TokenFlow<'_> {
         grant: GrantRequest,
         client: Option<Client>,
     ) -> Step {
-        let auth = authenticate(
-            &credentials,
-            client.as_ref(),
-            &self.server.config().basic_realm,
-            self.server.assertion_verifier(),
-            self.now,
-        );
+        let auth = authenticate(self.server, &credentials, client.as_ref(), self.now);
         let client = match (auth, client) {
-            (Ok(()), Some(c)) => c,
+            (Ok(None), Some(c)) => c,
+            (Ok(Some(jti)), Some(client)) => {
+                // Spend the assertion's jti before anything else happens (JA-06).
+                self.state = State::AwaitJti { client, grant };
+                return Step::Commit(Commit::ConsumeJti {
+                    key: jti.key,
+                    until: jti.until,
+                });
+            }
             (Err(e), _) => return Step::Done(e.to_response()),
-            (Ok(()), None) => {
+            (Ok(_), None) => {
                 return Step::Done(
                     OAuthError::invalid_client("client authentication failed", None).to_response(),
                 )
             }
         };
+        self.proceed(ctx, client, grant)
+    }
+
+    /// The authenticated client's grant.
+    fn proceed(&mut self, ctx: Ctx<'_>, client: Client, grant: GrantRequest) -> Step {
         if !client.allows(grant.grant_type()) {
             return Step::Done(
                 OAuthError::unauthorized_client("the client may not use this grant_type")
@@ -398,6 +430,34 @@ impl TokenFlow<'_> {
                 }
                 Err(e) => Step::Done(e.to_response()),
             },
+            GrantRequest::JwtBearer { assertion, scope } => {
+                match crate::grant::jwt_bearer::check(&ctx, &client, assertion.expose(), scope) {
+                    crate::grant::jwt_bearer::Checked::Refuse(e) => Step::Done(e.to_response()),
+                    crate::grant::jwt_bearer::Checked::Grant {
+                        subject,
+                        scope,
+                        jti: Some(jti),
+                    } => {
+                        self.state = State::AwaitGrantJti {
+                            client,
+                            subject,
+                            scope,
+                        };
+                        Step::Commit(Commit::ConsumeJti {
+                            key: jti.key,
+                            until: jti.until,
+                        })
+                    }
+                    crate::grant::jwt_bearer::Checked::Grant {
+                        subject,
+                        scope,
+                        jti: None,
+                    } => {
+                        let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
+                        self.follow(d, None)
+                    }
+                }
+            }
             GrantRequest::ClientCredentials { scope } => {
                 let d = client_credentials::decide(&ctx, &client, scope);
                 self.follow(d, None)

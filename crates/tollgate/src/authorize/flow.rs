@@ -306,10 +306,26 @@ impl<'s> AuthorizeFlow<'s> {
             Ok(r) => r,
             Err((e, state)) => return self.error(&redirect_uri, &e, state.as_deref()),
         };
+        // OI-08: the hint must be an ID token we issued to this client; expired is fine.
+        let hinted = match params.take("id_token_hint") {
+            None => None,
+            Some(hint) => match hinted_subject(self.server, &hint, &client.id) {
+                Some(sub) => Some(sub),
+                None => {
+                    return self.error_for(
+                        &request,
+                        &OAuthError::invalid_request(
+                            "id_token_hint is not an ID token this server issued to the client",
+                        ),
+                    )
+                }
+            },
+        };
         let needs_login = match &session {
             None => true,
             Some(s) => {
-                request.prompt.login
+                hinted.as_ref().is_some_and(|h| *h != s.subject.id)
+                    || request.prompt.login
                     || request.prompt.select_account
                     || request
                         .max_age
@@ -609,6 +625,35 @@ impl<'s> AuthorizeFlow<'s> {
             &self.server.config().issuer,
         )))
     }
+}
+
+/// The `sub` of an ID token this server signed for `client` (signature, `iss` and `aud`
+/// checked; `exp` deliberately not, OIDC Core §3.1.2.1).
+fn hinted_subject(server: &Server, hint: &str, client: &ClientId) -> Option<String> {
+    let allowed = [
+        crate::jose::Algorithm::Es256,
+        crate::jose::Algorithm::EdDsa,
+        crate::jose::Algorithm::Rs256,
+        crate::jose::Algorithm::Ps256,
+    ];
+    let claims = server.keys().verify(hint, &allowed, 8 * 1024).ok()?;
+    if claims.get("iss").and_then(|v| v.as_str()) != Some(server.config().issuer.as_str()) {
+        return None;
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => a == client.as_str(),
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().any(|a| a.as_str() == Some(client.as_str()))
+        }
+        _ => false,
+    };
+    if !aud_ok {
+        return None;
+    }
+    claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn already_used() -> AuthorizeOutcome {

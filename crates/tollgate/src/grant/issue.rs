@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::access_token::AccessTokenClaims;
-use crate::client::{ApplicationKind, Client, ClientType, GrantType};
+use crate::client::{AccessTokenKind, ApplicationKind, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::http::Response;
@@ -73,18 +73,22 @@ impl<'s> Ctx<'s> {
         policy: &TokenPolicy,
     ) -> Result<NewAccess, Error> {
         let expires_at = self.now.plus(policy.access_token_ttl);
-        let value = self.server.access_token_format().mint(
-            &AccessTokenClaims {
-                issuer: &self.server.config().issuer,
-                client_id: &client.id,
-                subject,
-                scope,
-                issued_at: self.now,
-                expires_at,
-                family,
-            },
-            self.server.random(),
-        )?;
+        let claims = AccessTokenClaims {
+            issuer: &self.server.config().issuer,
+            client_id: &client.id,
+            subject,
+            scope,
+            issued_at: self.now,
+            expires_at,
+            family,
+        };
+        let value = match client.oidc.access_token_format {
+            AccessTokenKind::Opaque => self
+                .server
+                .access_token_format()
+                .mint(&claims, self.server.random())?,
+            AccessTokenKind::Jwt => crate::access_token::mint_jwt(self.server, &claims)?,
+        };
         let record = AccessTokenRecord {
             hash: TokenHash::of(&value),
             family,

@@ -8,6 +8,7 @@
 pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod issue;
+pub mod jwt_bearer;
 pub mod password;
 pub(crate) mod refresh;
 
@@ -37,6 +38,10 @@ pub(crate) enum GrantRequest {
         scope: Option<Scope>,
     },
     ClientCredentials {
+        scope: Option<Scope>,
+    },
+    JwtBearer {
+        assertion: SecretString,
         scope: Option<Scope>,
     },
 }
@@ -90,6 +95,13 @@ impl GrantRequest {
             GrantType::ClientCredentials => GrantRequest::ClientCredentials {
                 scope: scope(params)?,
             },
+            GrantType::JwtBearer => GrantRequest::JwtBearer {
+                assertion: params
+                    .take("assertion")
+                    .map(SecretString::new)
+                    .ok_or_else(|| OAuthError::invalid_request("assertion is missing"))?,
+                scope: scope(params)?,
+            },
         })
     }
 
@@ -99,6 +111,7 @@ impl GrantRequest {
             GrantRequest::RefreshToken { .. } => GrantType::RefreshToken,
             GrantRequest::Password { .. } => GrantType::Password,
             GrantRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            GrantRequest::JwtBearer { .. } => GrantType::JwtBearer,
         }
     }
 }

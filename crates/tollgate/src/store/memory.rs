@@ -23,6 +23,7 @@ struct Tokens {
     access: HashMap<TokenHash, AccessTokenRecord>,
     interactions: HashMap<TokenHash, InteractionRecord>,
     consents: HashMap<(String, ClientId), ConsentRecord>,
+    jtis: HashMap<TokenHash, UnixTime>,
 }
 
 /// An in-memory [`Store`].
@@ -68,12 +69,23 @@ impl MemoryStore {
     pub fn purge_expired(&self, now: UnixTime, batch: usize) -> Result<usize, StoreError> {
         let mut t = self.lock()?;
         let mut removed = 0usize;
+        let spent: Vec<TokenHash> = t
+            .jtis
+            .iter()
+            .filter(|(_, until)| now >= **until)
+            .map(|(k, _)| *k)
+            .take(batch)
+            .collect();
+        for k in spent {
+            t.jtis.remove(&k);
+            removed += 1;
+        }
         let interactions: Vec<TokenHash> = t
             .interactions
             .iter()
             .filter(|(_, i)| now >= i.expires_at)
             .map(|(h, _)| *h)
-            .take(batch)
+            .take(batch.saturating_sub(removed))
             .collect();
         for h in interactions {
             t.interactions.remove(&h);
@@ -316,6 +328,13 @@ impl Store for MemoryStore {
                     }
                     true
                 }
+                Commit::ConsumeJti { key, until } => match t.jtis.get(&key) {
+                    Some(_) => false,
+                    None => {
+                        t.jtis.insert(key, until);
+                        true
+                    }
+                },
                 Commit::StoreInteraction(i) => match t.interactions.entry(i.hash) {
                     Entry::Occupied(_) => false,
                     Entry::Vacant(v) => {

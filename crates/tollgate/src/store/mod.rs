@@ -84,6 +84,14 @@ pub enum Commit {
         /// When.
         at: UnixTime,
     },
+    /// Spend a JWT `jti` (RFC 7523 §3 item 7): Conflict if `key` was spent and is still
+    /// remembered; else remember it until `until`.
+    ConsumeJti {
+        /// Hash of the issuer and `jti`.
+        key: TokenHash,
+        /// When it may be forgotten (the assertion's expiry plus skew).
+        until: UnixTime,
+    },
     /// Store a new `/authorize` interaction. Conflict if the hash exists.
     StoreInteraction(InteractionRecord),
     /// Finish interaction `interaction`: only if it exists, delete it, merge `consent` into
