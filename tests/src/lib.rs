@@ -87,8 +87,44 @@ pub fn server_keys() -> KeySet {
     )
     .expect("key");
     keys.add_active(ed25519_key(1, "ed-1")).expect("key");
+    keys.add_active(
+        SigningKey::from_pkcs8_pem(Algorithm::Rs256, TEST_RSA_PEM, Some("rs256-1".into()))
+            .expect("test key"),
+    )
+    .expect("key");
     keys.set_default_algorithm(Algorithm::EdDsa);
     keys
+}
+
+/// A test-only RSA-2048 key (the JOSE unit tests' fixture).
+pub const TEST_RSA_PEM: &str =
+    include_str!("../../crates/tollgate/src/jose/testdata/test-only-rsa2048.pem");
+
+/// J2's shared `client_secret_jwt` key.
+pub const J2_JWT_SECRET: &str = "j2-shared-hmac-key-0123456789abcdefghijklmnop";
+
+/// The trusted JWT-bearer issuer of the fixture.
+pub const IDP: &str = "https://idp.test";
+
+/// The trusted issuer's signing key.
+#[must_use]
+pub fn idp_key() -> SigningKey {
+    ed25519_key(3, "idp-key")
+}
+
+/// Signs `claims` as a JWT with `key`.
+#[must_use]
+pub fn sign(key: &SigningKey, claims: &serde_json::Value) -> String {
+    tollgate::jose::jwt::encode(key, Some("JWT"), claims).expect("sign")
+}
+
+/// A valid `private_key_jwt` assertion for J1 at `now` with `jti`.
+#[must_use]
+pub fn j1_assertion(now: UnixTime, jti: &str) -> String {
+    sign(
+        &j1_key(),
+        &serde_json::json!({"iss": "J1", "sub": "J1", "aud": ISSUER, "exp": now.0 + 60, "iat": now.0, "jti": jti}),
+    )
 }
 
 /// J1's private key for `private_key_jwt` assertions.
@@ -168,6 +204,14 @@ pub fn fixture_clients() -> Vec<Client> {
     j1.oidc.jwks = Some(Jwks {
         keys: vec![j1_key().public_jwk()],
     });
+    let mut j2 = confidential("J2", NR_SECRET, &[Code, Rt, Cc]);
+    j2.auth_method = AuthMethod::ClientSecretJwt;
+    j2.secret = None;
+    j2.oidc.jwt_secret = Some(tollgate::SecretString::new(J2_JWT_SECRET));
+    let mut jb = confidential("JB", NR_SECRET, &[GrantType::JwtBearer, Rt]);
+    jb.default_scopes = scope("api:read");
+    let mut jwt_at = confidential("JWTAT", C1_SECRET, &[Code, Rt, Cc]);
+    jwt_at.oidc.access_token_format = tollgate::client::AccessTokenKind::Jwt;
     let mut c4 = confidential("C4", C1_SECRET, &[Code, Rt]);
     c4.redirect_uris = vec!["https://rp.test/cb1".into(), "https://rp.test/cb2".into()];
     let mut c5 = confidential("C5", C1_SECRET, &[Code, Rt]);
@@ -185,6 +229,9 @@ pub fn fixture_clients() -> Vec<Client> {
         st,
         confidential("NR", NR_SECRET, &[Code]),
         j1,
+        j2,
+        jb,
+        jwt_at,
     ]
 }
 
@@ -259,6 +306,15 @@ impl Harness {
     pub fn with_config(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut config = ServerConfig {
             issuer: ISSUER.to_string(),
+            trusted_issuers: vec![tollgate::grant::jwt_bearer::TrustedIssuer {
+                issuer: IDP.to_string(),
+                jwks: Jwks {
+                    keys: vec![idp_key().public_jwk()],
+                },
+                subject_prefix: "idp|".to_string(),
+                allowed_scopes: scope("openid api:read api:write offline_access"),
+                refresh_tokens: true,
+            }],
             ..ServerConfig::default()
         };
         adjust(&mut config);

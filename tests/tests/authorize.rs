@@ -859,3 +859,73 @@ fn interaction_secrets_are_stored_only_as_hashes() {
         assert!(!stored.contains(secret));
     }
 }
+
+// ---- OI-08: id_token_hint --------------------------------------------------------------
+
+fn alice_id_token(h: &Harness) -> String {
+    h.c1_tokens("openid")
+        .ok()
+        .str("id_token")
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn oi_08_a_matching_hint_with_prompt_none_succeeds() {
+    let h = Harness::new();
+    consented(&h);
+    let hint = alice_id_token(&h);
+    let r = expect_redirect(h.authorize(
+        &c1_query(&format!("&prompt=none&id_token_hint={hint}")),
+        Some(&alice()),
+    ));
+    assert!(r.get("code").is_some(), "{r:?}");
+}
+
+#[test]
+fn oi_08_a_hint_for_another_user_is_login_required() {
+    let h = Harness::new();
+    consented(&h);
+    let hint = alice_id_token(&h);
+    let bob = Subject {
+        auth_time: Some(T0),
+        ..Subject::new("bob")
+    };
+    let r = expect_redirect(h.authorize(
+        &c1_query(&format!("&prompt=none&id_token_hint={hint}")),
+        Some(&bob),
+    ));
+    assert_eq!(r.error(), Some("login_required"));
+    // Without prompt=none the user is asked to log in rather than silently switched.
+    assert!(matches!(
+        h.authorize(&c1_query(&format!("&id_token_hint={hint}")), Some(&bob)),
+        AuthorizeOutcome::Login(_)
+    ));
+}
+
+#[test]
+fn oi_08_a_hint_signed_by_someone_else_is_invalid_request() {
+    let h = Harness::new();
+    let forged = tollgate_conformance_tests::sign(
+        &tollgate_conformance_tests::ed25519_key(99, "ed-1"),
+        &serde_json::json!({"iss": ISSUER, "sub": "alice", "aud": "C1", "exp": T0.0 + 60, "iat": T0.0}),
+    );
+    let r = expect_redirect(h.authorize(
+        &c1_query(&format!("&prompt=none&id_token_hint={forged}")),
+        Some(&alice()),
+    ));
+    assert_eq!(r.error(), Some("invalid_request"));
+}
+
+#[test]
+fn oi_08_an_expired_hint_for_the_current_user_is_accepted() {
+    let h = Harness::new();
+    consented(&h);
+    let hint = alice_id_token(&h);
+    h.advance(2 * 3600);
+    let r = expect_redirect(h.authorize(
+        &c1_query(&format!("&prompt=none&id_token_hint={hint}")),
+        Some(&alice()),
+    ));
+    assert!(r.get("code").is_some());
+}

@@ -156,7 +156,7 @@ fn ca_06_only_the_registered_method_is_accepted() {
 }
 
 #[test]
-fn ca_06_jwt_assertion_is_refused_while_no_verifier_is_configured() {
+fn ca_06_a_malformed_jwt_assertion_is_invalid_client() {
     let h = Harness::new();
     h.post(&format!(
         "{CC}&client_id=J1&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c"

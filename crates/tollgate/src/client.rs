@@ -286,13 +286,24 @@ impl Client {
                         "a confidential client must authenticate",
                     ));
                 }
-                AuthMethod::ClientSecretBasic
-                | AuthMethod::ClientSecretPost
-                | AuthMethod::ClientSecretJwt => {
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
                     if self.secret.is_none() {
                         return Err(Error::config(
                             field("secret"),
                             "this auth_method needs a secret",
+                        ));
+                    }
+                }
+                AuthMethod::ClientSecretJwt => {
+                    if self
+                        .oidc
+                        .jwt_secret
+                        .as_ref()
+                        .is_none_or(|s| s.expose().len() < 32)
+                    {
+                        return Err(Error::config(
+                            field("oidc.jwt_secret"),
+                            "client_secret_jwt needs a shared key of at least 32 bytes",
                         ));
                     }
                 }
