@@ -1,1 +1,225 @@
-fn main() {}
+//! Criterion benches of the token endpoint: whole requests through `Server::token` against a
+//! `MemoryStore`, with the production `SystemRandom` and a fixed `ManualClock`, plus the
+//! parsers every request goes through. `benches/README.md` explains what each bench
+//! measures and how to read the numbers.
+//!
+//! Only the call under test is timed, one call at a time: building requests, minting codes,
+//! pulling the next refresh token out of a response, dropping the response and purging the
+//! store happen outside the timed region (`iter_batched` setup with
+//! `BatchSize::PerIteration`, or between the `Instant` pair in `iter_custom`). Before each
+//! end-to-end bench the workload runs [`STORE_RECYCLE`] times untimed, so the store's
+//! tables are already grown when measuring starts.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use tollgate::client_auth::Credentials;
+use tollgate::form::{FormLimits, Params};
+use tollgate::{MemoryStore, NoPasswordUsers, Request, Response, SeededRandom};
+use tollgate_benches::{
+    basic_header, client_credentials_request, code_request, refresh_request, refresh_token_in,
+    typical_refresh_form, Fixture, Recycler, CONSENTED_SCOPE, NATIVE_ID, OIDC_SCOPE, SERVICE_ID,
+    SERVICE_SECRET, STORE_RECYCLE, WEB_ID,
+};
+
+/// The default grace window of `TokenPolicy`.
+const GRACE_DEFAULT: Duration = Duration::from_secs(30);
+
+fn ok(response: &Response) {
+    assert_eq!(
+        response.status,
+        200,
+        "bench request failed: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+/// One refresh-token chain: every refresh presents the token the previous one returned —
+/// the steady state of a client that refreshes before its access token expires. Every
+/// [`STORE_RECYCLE`] refreshes the store is purged and a new chain starts (untimed).
+struct Chain<'f> {
+    fx: &'f Fixture,
+    client: &'static str,
+    scope: &'static str,
+    store: MemoryStore,
+    token: String,
+    used: u64,
+}
+
+impl<'f> Chain<'f> {
+    /// A chain whose store has already been grown by one full cycle.
+    fn warmed(fx: &'f Fixture, client: &'static str, scope: &'static str) -> Self {
+        let store = fx.store();
+        let token = fx.first_refresh_token_for(&store, client, scope);
+        let mut chain = Chain {
+            fx,
+            client,
+            scope,
+            store,
+            token,
+            used: 0,
+        };
+        for _ in 0..STORE_RECYCLE {
+            chain.refresh();
+        }
+        chain
+    }
+
+    /// One refresh; returns the time `Server::token` took.
+    fn refresh(&mut self) -> Duration {
+        if self.used == STORE_RECYCLE {
+            self.fx.purge_all(&self.store);
+            self.token = self
+                .fx
+                .first_refresh_token_for(&self.store, self.client, self.scope);
+            self.used = 0;
+        }
+        self.used += 1;
+        let request = refresh_request(self.client, &self.token);
+        let t0 = Instant::now();
+        let response = self
+            .fx
+            .server
+            .token(&request, &self.store, &NoPasswordUsers);
+        let elapsed = t0.elapsed();
+        ok(&response);
+        self.token = refresh_token_in(&response.body)
+            .expect("rotation returns a refresh token")
+            .to_string();
+        elapsed
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        (0..iters).map(|_| self.refresh()).sum()
+    }
+}
+
+fn token_endpoint(c: &mut Criterion) {
+    let mut g = c.benchmark_group("token");
+    g.sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    // client_credentials: Basic decode, SHA-256 secret check, a new family with one access
+    // token (two OS random draws), the JSON response and one `Commit::Issue`.
+    {
+        let fx = Fixture::new(GRACE_DEFAULT);
+        let store = fx.store();
+        let mut recycler = Recycler::new(&fx);
+        let request = client_credentials_request();
+        for _ in 0..STORE_RECYCLE {
+            recycler.tick(&store);
+            ok(&fx.server.token(&request, &store, &NoPasswordUsers));
+        }
+        g.bench_function("client_credentials", |b| {
+            b.iter_batched(
+                || {
+                    recycler.tick(&store);
+                },
+                |()| {
+                    let r = fx.server.token(&request, &store, &NoPasswordUsers);
+                    assert_eq!(r.status, 200);
+                    r
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
+
+    // authorization_code: a fresh stored code per iteration (minted in setup), PKCE S256,
+    // `offline_access`, so the exchange starts a family with an access and a refresh token.
+    {
+        let fx = Fixture::new(GRACE_DEFAULT);
+        let store = fx.store();
+        let mut recycler = Recycler::new(&fx);
+        for _ in 0..STORE_RECYCLE {
+            recycler.tick(&store);
+            let _ = fx.first_refresh_token(&store, WEB_ID);
+        }
+        g.bench_function("authorization_code_pkce", |b| {
+            b.iter_batched(
+                || {
+                    recycler.tick(&store);
+                    code_request(WEB_ID, &fx.stored_code(&store, WEB_ID))
+                },
+                |request| {
+                    let r = fx.server.token(&request, &store, &NoPasswordUsers);
+                    assert_eq!(r.status, 200);
+                    (request, r)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
+
+    // refresh_token with rotation, default policy (grace 30 s: the successor is sealed).
+    let rotating = Fixture::new(GRACE_DEFAULT);
+    let mut chain = Chain::warmed(&rotating, WEB_ID, CONSENTED_SCOPE);
+    g.bench_function("refresh_rotate_grace30", |b| {
+        b.iter_custom(|iters| chain.run(iters));
+    });
+    drop(chain);
+
+    // The same with grace 0: nothing is sealed, so the difference is the cost of sealing.
+    let unsealed = Fixture::new(Duration::ZERO);
+    let mut chain = Chain::warmed(&unsealed, WEB_ID, CONSENTED_SCOPE);
+    g.bench_function("refresh_rotate_grace0", |b| {
+        b.iter_custom(|iters| chain.run(iters));
+    });
+    drop(chain);
+
+    // A public client: no Basic header and no secret hash to check.
+    let mut chain = Chain::warmed(&rotating, NATIVE_ID, CONSENTED_SCOPE);
+    g.bench_function("refresh_rotate_grace30_public", |b| {
+        b.iter_custom(|iters| chain.run(iters));
+    });
+    drop(chain);
+
+    // OpenID Connect: `openid` in the grant, so every refresh also signs an ID token
+    // (ES256 with the server's default key).
+    let mut chain = Chain::warmed(&rotating, WEB_ID, OIDC_SCOPE);
+    g.bench_function("refresh_rotate_grace30_openid", |b| {
+        b.iter_custom(|iters| chain.run(iters));
+    });
+    drop(chain);
+
+    // Not a production configuration: with the deterministic source, the difference from
+    // refresh_rotate_grace30 is what the two OS random draws per refresh cost.
+    let seeded = Fixture::with_random(GRACE_DEFAULT, SeededRandom::new(7));
+    let mut chain = Chain::warmed(&seeded, WEB_ID, CONSENTED_SCOPE);
+    g.bench_function("refresh_rotate_grace30_seeded_random", |b| {
+        b.iter_custom(|iters| chain.run(iters));
+    });
+    drop(chain);
+    g.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse");
+    g.sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    let form = typical_refresh_form();
+    g.bench_function("form_refresh_body", |b| {
+        b.iter(|| Params::parse(black_box(&form), FormLimits::default()));
+    });
+
+    // `Credentials::extract` with an `Authorization: Basic` header: the base64 and
+    // form-urlencoding decode of RFC 6749 §2.3.1, plus the body/query checks around it.
+    let request = Request::form_post("grant_type=client_credentials")
+        .with_header("Authorization", &basic_header(SERVICE_ID, SERVICE_SECRET));
+    let mut params = Params::parse(&request.body, FormLimits::default()).expect("parses");
+    let query = Params::default();
+    g.bench_function("basic_credentials", |b| {
+        b.iter(|| {
+            Credentials::extract(black_box(&request), &mut params, &query, "tollgate")
+                .expect("valid credentials")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, token_endpoint, parsing);
+criterion_main!(benches);
