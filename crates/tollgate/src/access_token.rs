@@ -8,7 +8,7 @@ use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::random::SecureRandom;
 use crate::scope::Scope;
-use crate::token::{mint_token, FamilyId, TokenKind};
+use crate::token::{mint_token, FamilyId, TokenHash, TokenKind};
 
 /// What an access token asserts; a format may encode any of it.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +41,21 @@ pub trait AccessTokenFormat: Send + Sync {
         random: &dyn SecureRandom,
     ) -> Result<String, Error>;
 
+    /// Mints a value and its [`TokenHash`]; override when the format computes the hash
+    /// anyway, to spare hashing twice.
+    ///
+    /// # Errors
+    /// As [`AccessTokenFormat::mint`].
+    fn mint_hashed(
+        &self,
+        claims: &AccessTokenClaims<'_>,
+        random: &dyn SecureRandom,
+    ) -> Result<(String, TokenHash), Error> {
+        let v = self.mint(claims, random)?;
+        let h = TokenHash::of(&v);
+        Ok((v, h))
+    }
+
     /// The `token_type` sent with it (RFC 6749 §7.1).
     fn token_type(&self) -> &'static str {
         "Bearer"
@@ -54,6 +69,7 @@ pub trait AccessTokenFormat: Send + Sync {
 pub(crate) fn mint_jwt(
     server: &crate::server::Server,
     claims: &AccessTokenClaims<'_>,
+    random: &dyn SecureRandom,
 ) -> Result<String, Error> {
     #[derive(serde::Serialize)]
     struct Jwt<'a> {
@@ -68,7 +84,7 @@ pub(crate) fn mint_jwt(
         scope: &'a str,
     }
     let mut jti = [0u8; 16];
-    server.random().fill(&mut jti)?;
+    random.fill(&mut jti)?;
     let mut jti_text = String::with_capacity(22);
     base64::Engine::encode_string(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -79,7 +95,6 @@ pub(crate) fn mint_jwt(
         "" => claims.issuer,
         a => a,
     };
-    let scope = claims.scope.to_string();
     let body = Jwt {
         iss: claims.issuer,
         exp: claims.expires_at.secs(),
@@ -88,7 +103,7 @@ pub(crate) fn mint_jwt(
         client_id: claims.client_id.as_str(),
         iat: claims.issued_at.secs(),
         jti: &jti_text,
-        scope: &scope,
+        scope: claims.scope.as_str(),
     };
     Ok(server.keys().encode(Some("at+jwt"), &body)?)
 }

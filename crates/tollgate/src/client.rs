@@ -7,6 +7,7 @@
 //! refresh tokens (RFC 9700 §4.14.2).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,7 @@ use crate::token::SecretString;
 /// A client identifier (RFC 6749 §2.2): 1 to 255 visible ASCII characters or spaces.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientId(String);
+pub struct ClientId(Arc<str>);
 
 /// The text is not a valid client identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +38,7 @@ impl ClientId {
         if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(ClientIdError);
         }
-        Ok(ClientId(id))
+        Ok(ClientId(Arc::from(id)))
     }
 
     /// The identifier.
@@ -56,7 +57,7 @@ impl TryFrom<String> for ClientId {
 
 impl From<ClientId> for String {
     fn from(c: ClientId) -> String {
-        c.0
+        c.0.to_string()
     }
 }
 

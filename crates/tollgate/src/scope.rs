@@ -3,6 +3,7 @@
 //! compare equal and render identically.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -17,9 +18,21 @@ pub const OPENID: &str = "openid";
 pub struct ScopeSyntaxError;
 
 /// A set of scope tokens.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Held as its canonical text — tokens sorted, de-duplicated, joined by single spaces — in
+/// an `Arc<str>`, so a clone is a reference-count increment and rendering is free: scopes
+/// are copied into every token record and response on the hot path.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
-    tokens: Vec<String>,
+    canonical: Arc<str>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            canonical: Arc::from(""),
+        }
+    }
 }
 
 impl Scope {
@@ -29,22 +42,28 @@ impl Scope {
         Scope::default()
     }
 
+    fn from_sorted(mut tokens: Vec<&str>) -> Scope {
+        tokens.sort_unstable();
+        tokens.dedup();
+        Scope {
+            canonical: Arc::from(tokens.join(" ")),
+        }
+    }
+
     /// Parses a `scope` parameter. Runs of spaces are tolerated; order and repeats do not
     /// matter.
     ///
     /// # Errors
     /// [`ScopeSyntaxError`] when a token has a character outside RFC 6749 §3.3.
     pub fn parse(s: &str) -> Result<Scope, ScopeSyntaxError> {
-        let mut tokens: Vec<String> = Vec::new();
+        let mut tokens: Vec<&str> = Vec::new();
         for t in s.split(' ').filter(|t| !t.is_empty()) {
             if !t.bytes().all(is_scope_byte) {
                 return Err(ScopeSyntaxError);
             }
-            tokens.push(t.to_string());
+            tokens.push(t);
         }
-        tokens.sort_unstable();
-        tokens.dedup();
-        Ok(Scope { tokens })
+        Ok(Scope::from_sorted(tokens))
     }
 
     /// Builds a scope from tokens, checking each.
@@ -56,75 +75,66 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut v: Vec<String> = Vec::new();
-        for t in tokens {
-            let t = t.into();
-            if t.is_empty() || !t.bytes().all(is_scope_byte) {
-                return Err(ScopeSyntaxError);
-            }
-            v.push(t);
+        let owned: Vec<String> = tokens.into_iter().map(Into::into).collect();
+        if owned
+            .iter()
+            .any(|t| t.is_empty() || !t.bytes().all(is_scope_byte))
+        {
+            return Err(ScopeSyntaxError);
         }
-        v.sort_unstable();
-        v.dedup();
-        Ok(Scope { tokens: v })
+        Ok(Scope::from_sorted(
+            owned.iter().map(String::as_str).collect(),
+        ))
     }
 
     /// Whether `token` is in the set.
     #[must_use]
     pub fn contains(&self, token: &str) -> bool {
-        self.tokens
-            .binary_search_by(|t| t.as_str().cmp(token))
-            .is_ok()
+        self.iter().any(|t| t == token)
     }
 
     /// Whether every token of `self` is in `other`.
     #[must_use]
     pub fn is_subset_of(&self, other: &Scope) -> bool {
-        self.tokens.iter().all(|t| other.contains(t))
+        self.iter().all(|t| other.contains(t))
     }
 
     /// Whether the two sets share a token.
     #[must_use]
     pub fn intersects(&self, other: &Scope) -> bool {
-        self.tokens.iter().any(|t| other.contains(t))
+        self.iter().any(|t| other.contains(t))
     }
 
     /// The set without `token`.
     #[must_use]
     pub fn without(&self, token: &str) -> Scope {
-        Scope {
-            tokens: self
-                .tokens
-                .iter()
-                .filter(|t| *t != token)
-                .cloned()
-                .collect(),
+        if !self.contains(token) {
+            return self.clone();
         }
+        Scope::from_sorted(self.iter().filter(|t| *t != token).collect())
     }
 
     /// The union of two sets.
     #[must_use]
     pub fn union(&self, other: &Scope) -> Scope {
-        let mut tokens: Vec<String> = self
-            .tokens
-            .iter()
-            .chain(other.tokens.iter())
-            .cloned()
-            .collect();
-        tokens.sort_unstable();
-        tokens.dedup();
-        Scope { tokens }
+        Scope::from_sorted(self.iter().chain(other.iter()).collect())
     }
 
     /// Whether the set is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.canonical.is_empty()
     }
 
     /// The tokens in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.tokens.iter().map(String::as_str)
+        self.canonical.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The canonical space-separated form, as sent in `scope` (RFC 6749 §3.3).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.canonical
     }
 }
 
@@ -135,13 +145,7 @@ fn is_scope_byte(b: u8) -> bool {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.tokens.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-        }
-        Ok(())
+        f.write_str(&self.canonical)
     }
 }
 
@@ -160,7 +164,7 @@ impl std::str::FromStr for Scope {
 
 impl Serialize for Scope {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.canonical)
     }
 }
 

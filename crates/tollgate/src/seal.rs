@@ -2,20 +2,20 @@
 //! §4.14.2 rotation, with Okta's retry leeway) can replay it without anything readable at
 //! rest.
 //!
-//! The key is HKDF-SHA256-Expand over the *presented* refresh token (256 random bits, so it
-//! is already a uniformly random pseudo-random key), which the store never sees: only a
-//! holder of the old token can open the successor. AES-256-GCM; the nonce is taken from the
-//! successor's own random token hash, unique per sealing attempt; the old token's hash is
-//! the associated data, binding the ciphertext to its record.
+//! The key is derived from the *presented* refresh token (256 random bits), which the store
+//! never sees: only a holder of the old token can open the successor. ChaCha20-Poly1305
+//! (no key schedule to pay per request); the nonce is taken from the successor's own random
+//! token hash, unique per sealing attempt; the old token's hash is the associated data,
+//! binding the ciphertext to its record.
 
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::hkdf;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::digest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::token::TokenHash;
 
-const INFO: &[&[u8]] = &[b"tollgate/refresh-grace-successor/v1"];
+const DOMAIN: &[u8] = b"tollgate/refresh-grace-successor/v1\0";
 
 /// A successor response encrypted under a key only the old token's holder can derive.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,10 +27,16 @@ impl std::fmt::Debug for SealedResponse {
     }
 }
 
+/// SHA-256 over a domain label and the token: the token carries 256 uniformly random bits,
+/// so a single hash is a sound key-derivation function here (no extract step is needed),
+/// and the label keeps the key apart from the token's storage hash.
 fn key_for(old_token: &str) -> Result<LessSafeKey, Error> {
-    let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, old_token.as_bytes());
-    let okm = prk.expand(INFO, &AES_256_GCM).map_err(|_| Error::Seal)?;
-    Ok(LessSafeKey::new(UnboundKey::from(okm)))
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(DOMAIN);
+    ctx.update(old_token.as_bytes());
+    let key = ctx.finish();
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, key.as_ref()).map_err(|_| Error::Seal)?;
+    Ok(LessSafeKey::new(unbound))
 }
 
 /// Seals `body` for the holder of `old_token`. `nonce_source` must be unique per call for a
@@ -47,7 +53,7 @@ pub fn seal(
     let key = key_for(old_token)?;
     let mut nonce = [0u8; NONCE_LEN];
     nonce.copy_from_slice(&nonce_source.0[..NONCE_LEN]);
-    let mut out = Vec::with_capacity(NONCE_LEN + body.len() + AES_256_GCM.tag_len());
+    let mut out = Vec::with_capacity(NONCE_LEN + body.len() + CHACHA20_POLY1305.tag_len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(body);
     let tag = key
@@ -65,7 +71,7 @@ pub fn seal(
 #[must_use]
 pub fn open(old_token: &str, old_hash: &TokenHash, sealed: &SealedResponse) -> Option<Vec<u8>> {
     let key = key_for(old_token).ok()?;
-    if sealed.0.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+    if sealed.0.len() < NONCE_LEN + CHACHA20_POLY1305.tag_len() {
         return None;
     }
     let (nonce, ct) = sealed.0.split_at(NONCE_LEN);

@@ -60,6 +60,12 @@ impl SecretString {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The secret as an owned string.
+    #[must_use]
+    pub fn into_inner(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Debug for SecretString {

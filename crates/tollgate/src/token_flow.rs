@@ -223,10 +223,7 @@ impl Flow for TokenFlow<'_> {
 
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
-        let ctx = Ctx {
-            server: self.server,
-            now: self.now,
-        };
+        let ctx = Ctx::new(self.server, self.now);
         if let Answer::StoreFailed(e) = answer {
             let response = store_failure(&e);
             self.failure = Some(Error::Store(e));
@@ -234,7 +231,7 @@ impl Flow for TokenFlow<'_> {
         }
         match (state, answer) {
             (State::AwaitClient { credentials, grant }, Answer::Client(client)) => {
-                self.on_client(ctx, credentials, grant, client)
+                self.on_client(&ctx, credentials, grant, client)
             }
             (State::AwaitCode { client, params }, Answer::Code(record)) => {
                 let d = authorization_code::decide(&ctx, &client, &params, record);
@@ -273,7 +270,7 @@ impl Flow for TokenFlow<'_> {
                 self.follow(d, Some(Box::new(again)))
             }
             (State::AwaitJti { client, grant }, Answer::Committed(outcome)) => match outcome {
-                CommitOutcome::Applied => self.proceed(ctx, client, grant),
+                CommitOutcome::Applied => self.proceed(&ctx, client, grant),
                 CommitOutcome::Conflict => Step::Done(
                     OAuthError::invalid_client("the client assertion was already used", None)
                         .to_response(),
@@ -352,7 +349,7 @@ impl Flow for TokenFlow<'_> {
 impl TokenFlow<'_> {
     fn on_client(
         &mut self,
-        ctx: Ctx<'_>,
+        ctx: &Ctx<'_>,
         credentials: Credentials,
         grant: GrantRequest,
         client: Option<Client>,
@@ -379,7 +376,7 @@ impl TokenFlow<'_> {
     }
 
     /// The authenticated client's grant.
-    fn proceed(&mut self, ctx: Ctx<'_>, client: Client, grant: GrantRequest) -> Step {
+    fn proceed(&mut self, ctx: &Ctx<'_>, client: Client, grant: GrantRequest) -> Step {
         if !client.allows(grant.grant_type()) {
             return Step::Done(
                 OAuthError::unauthorized_client("the client may not use this grant_type")
@@ -431,7 +428,7 @@ impl TokenFlow<'_> {
                 Err(e) => Step::Done(e.to_response()),
             },
             GrantRequest::JwtBearer { assertion, scope } => {
-                match crate::grant::jwt_bearer::check(&ctx, &client, assertion.expose(), scope) {
+                match crate::grant::jwt_bearer::check(ctx, &client, assertion.expose(), scope) {
                     crate::grant::jwt_bearer::Checked::Refuse(e) => Step::Done(e.to_response()),
                     crate::grant::jwt_bearer::Checked::Grant {
                         subject,
@@ -453,13 +450,13 @@ impl TokenFlow<'_> {
                         scope,
                         jti: None,
                     } => {
-                        let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
+                        let d = crate::grant::jwt_bearer::decide(ctx, &client, subject, &scope);
                         self.follow(d, None)
                     }
                 }
             }
             GrantRequest::ClientCredentials { scope } => {
-                let d = client_credentials::decide(&ctx, &client, scope);
+                let d = client_credentials::decide(ctx, &client, scope);
                 self.follow(d, None)
             }
         }

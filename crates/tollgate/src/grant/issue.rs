@@ -14,6 +14,7 @@ use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::http::Response;
 use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
+use crate::random::{RandomPool, SecureRandom as _};
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::server::{Server, SpaRefreshTokens};
 use crate::store::{
@@ -21,11 +22,21 @@ use crate::store::{
 };
 use crate::token::{encode_token, FamilyId, MintedToken, TokenHash, TokenKind, TOKEN_BYTES};
 
-/// The server and the clock reading a decision is made against.
-#[derive(Clone, Copy)]
+/// The server, the clock reading and the random bytes a decision is made with.
 pub(crate) struct Ctx<'s> {
     pub server: &'s Server,
     pub now: UnixTime,
+    pub random: RandomPool<'s>,
+}
+
+impl<'s> Ctx<'s> {
+    pub(crate) fn new(server: &'s Server, now: UnixTime) -> Self {
+        Ctx {
+            server,
+            now,
+            random: RandomPool::new(server.random()),
+        }
+    }
 }
 
 /// A minted access token: the value for the response and the record for the store.
@@ -82,15 +93,19 @@ impl<'s> Ctx<'s> {
             expires_at,
             family,
         };
-        let value = match client.oidc.access_token_format {
+        let (value, hash) = match client.oidc.access_token_format {
             AccessTokenKind::Opaque => self
                 .server
                 .access_token_format()
-                .mint(&claims, self.server.random())?,
-            AccessTokenKind::Jwt => crate::access_token::mint_jwt(self.server, &claims)?,
+                .mint_hashed(&claims, &self.random)?,
+            AccessTokenKind::Jwt => {
+                let v = crate::access_token::mint_jwt(self.server, &claims, &self.random)?;
+                let h = TokenHash::of(&v);
+                (v, h)
+            }
         };
         let record = AccessTokenRecord {
-            hash: TokenHash::of(&value),
+            hash,
             family,
             client_id: client.id.clone(),
             subject: subject.map(str::to_string),
@@ -112,7 +127,7 @@ impl<'s> Ctx<'s> {
         policy: &TokenPolicy,
     ) -> Result<NewRefresh, Error> {
         let mut bytes = [0u8; TOKEN_BYTES];
-        self.server.random().fill(&mut bytes)?;
+        self.random.fill(&mut bytes)?;
         let token = encode_token(TokenKind::Refresh, &bytes);
         let record = RefreshTokenRecord {
             hash: token.hash,
@@ -158,7 +173,7 @@ impl<'s> Ctx<'s> {
         } else {
             scope.without(OFFLINE_ACCESS)
         };
-        let family_id = FamilyId::generate(self.server.random())?;
+        let family_id = FamilyId::generate(&self.random)?;
         let family_expires = if wants_refresh {
             policy.refresh_absolute.map(|d| self.now.plus(d))
         } else {
@@ -233,7 +248,7 @@ impl<'s> Ctx<'s> {
             #[serde(skip_serializing_if = "Option::is_none")]
             refresh_token: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            scope: Option<String>,
+            scope: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             id_token: Option<&'a str>,
         }
@@ -242,11 +257,17 @@ impl<'s> Ctx<'s> {
             token_type: self.server.access_token_format().token_type(),
             expires_in: self.now.until(access.record.expires_at),
             refresh_token: refresh,
-            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            scope: (!scope.is_empty()).then(|| scope.as_str()),
             id_token,
         };
+        let mut bytes = Vec::with_capacity(
+            96 + access.value.len()
+                + refresh.map_or(0, str::len)
+                + scope.as_str().len()
+                + id_token.map_or(0, str::len),
+        );
         // Serialising plain strings and integers into a Vec cannot fail.
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let _ = serde_json::to_writer(&mut bytes, &body);
         Response::json(200, bytes)
     }
 }
