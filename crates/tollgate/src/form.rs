@@ -37,7 +37,7 @@ impl Default for FormLimits {
 /// non-empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
+    pairs: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Params {
@@ -70,7 +70,7 @@ impl Params {
         if input.len() > limits.max_bytes {
             return Err(OAuthError::invalid_request("the request is too large"));
         }
-        let mut pairs: Vec<(String, String)> = Vec::with_capacity(8);
+        let mut pairs: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(8);
         let mut repeated: Vec<String> = Vec::new();
         let mut seen = 0usize;
         for segment in input.split(|&b| b == b'&') {
@@ -87,18 +87,21 @@ impl Params {
                 Some(i) => (&segment[..i], &segment[i + 1..]),
                 None => (segment, &b""[..]),
             };
-            let name = decode_component(name)?;
+            let name = match known_name(name) {
+                Some(n) => Cow::Borrowed(n),
+                None => Cow::Owned(decode_component(name)?),
+            };
             let value = decode_component(value)?;
             if pairs.iter().any(|(n, _)| *n == name) {
-                if !repeated.contains(&name) {
-                    repeated.push(name);
+                if !repeated.iter().any(|r| *r == name) {
+                    repeated.push(name.into_owned());
                 }
                 continue;
             }
             // Keep empty values until all duplicates are known, then drop them (GEN-03).
             pairs.push((name, value));
         }
-        pairs.retain(|(n, v)| !v.is_empty() && !repeated.contains(n));
+        pairs.retain(|(n, v)| !v.is_empty() && !repeated.iter().any(|r| r == n));
         Ok((Params { pairs }, repeated))
     }
 
@@ -134,6 +137,47 @@ impl Params {
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
+}
+
+/// The parameter names the endpoints read (RFC 6749, RFC 7009, RFC 7523, RFC 7636, RFC 7662,
+/// OIDC Core), matched on the raw bytes so the common case allocates no name.
+const KNOWN_NAMES: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "username",
+    "password",
+    "assertion",
+    "token",
+    "token_type_hint",
+    "response_type",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+    "display",
+    "ui_locales",
+    "claims_locales",
+    "acr_values",
+    "id_token_hint",
+    "response_mode",
+    "request",
+    "request_uri",
+    "access_token",
+];
+
+fn known_name(raw: &[u8]) -> Option<&'static str> {
+    KNOWN_NAMES.iter().copied().find(|n| n.as_bytes() == raw)
 }
 
 /// Decodes one form component: `+` is a space, then percent-decoding (HTML URL-encoded form

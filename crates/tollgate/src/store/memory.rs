@@ -15,15 +15,48 @@ use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::token::{FamilyId, TokenHash};
 
+/// Keys that are already uniformly random (SHA-256 outputs, random family ids) need no
+/// keyed hash: their first eight bytes are the bucket index. Only server-minted records are
+/// inserted, so a client cannot aim lookups at one bucket.
+#[derive(Clone, Copy, Default)]
+struct RandomKey;
+
+#[derive(Default)]
+struct FirstWord(u64);
+
+impl std::hash::Hasher for FirstWord {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(w);
+    }
+
+    fn write_usize(&mut self, _len: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for RandomKey {
+    type Hasher = FirstWord;
+    fn build_hasher(&self) -> FirstWord {
+        FirstWord(0)
+    }
+}
+
+type RandomMap<K, V> = HashMap<K, V, RandomKey>;
+
 #[derive(Default)]
 struct Tokens {
-    codes: HashMap<TokenHash, CodeRecord>,
-    families: HashMap<FamilyId, FamilyRecord>,
-    refresh: HashMap<TokenHash, RefreshTokenRecord>,
-    access: HashMap<TokenHash, AccessTokenRecord>,
-    interactions: HashMap<TokenHash, InteractionRecord>,
+    codes: RandomMap<TokenHash, CodeRecord>,
+    families: RandomMap<FamilyId, FamilyRecord>,
+    refresh: RandomMap<TokenHash, RefreshTokenRecord>,
+    access: RandomMap<TokenHash, AccessTokenRecord>,
+    interactions: RandomMap<TokenHash, InteractionRecord>,
     consents: HashMap<(String, ClientId), ConsentRecord>,
-    jtis: HashMap<TokenHash, UnixTime>,
+    jtis: RandomMap<TokenHash, UnixTime>,
 }
 
 /// An in-memory [`Store`].
