@@ -11,89 +11,20 @@
 //! tables are already grown when measuring starts.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use tollgate::client_auth::Credentials;
 use tollgate::form::{FormLimits, Params};
-use tollgate::{MemoryStore, NoPasswordUsers, Request, Response, SeededRandom};
+use tollgate::{NoPasswordUsers, Request, SeededRandom};
 use tollgate_benches::{
-    basic_header, client_credentials_request, code_request, refresh_request, refresh_token_in,
-    typical_refresh_form, Fixture, Recycler, CONSENTED_SCOPE, NATIVE_ID, OIDC_SCOPE, SERVICE_ID,
+    assert_ok as ok, basic_header, client_credentials_request, code_request, typical_refresh_form,
+    Fixture, Recycler, RefreshChain, CONSENTED_SCOPE, NATIVE_ID, OIDC_SCOPE, SERVICE_ID,
     SERVICE_SECRET, STORE_RECYCLE, WEB_ID,
 };
 
 /// The default grace window of `TokenPolicy`.
 const GRACE_DEFAULT: Duration = Duration::from_secs(30);
-
-fn ok(response: &Response) {
-    assert_eq!(
-        response.status,
-        200,
-        "bench request failed: {}",
-        String::from_utf8_lossy(&response.body)
-    );
-}
-
-/// One refresh-token chain: every refresh presents the token the previous one returned —
-/// the steady state of a client that refreshes before its access token expires. Every
-/// [`STORE_RECYCLE`] refreshes the store is purged and a new chain starts (untimed).
-struct Chain<'f> {
-    fx: &'f Fixture,
-    client: &'static str,
-    scope: &'static str,
-    store: MemoryStore,
-    token: String,
-    used: u64,
-}
-
-impl<'f> Chain<'f> {
-    /// A chain whose store has already been grown by one full cycle.
-    fn warmed(fx: &'f Fixture, client: &'static str, scope: &'static str) -> Self {
-        let store = fx.store();
-        let token = fx.first_refresh_token_for(&store, client, scope);
-        let mut chain = Chain {
-            fx,
-            client,
-            scope,
-            store,
-            token,
-            used: 0,
-        };
-        for _ in 0..STORE_RECYCLE {
-            chain.refresh();
-        }
-        chain
-    }
-
-    /// One refresh; returns the time `Server::token` took.
-    fn refresh(&mut self) -> Duration {
-        if self.used == STORE_RECYCLE {
-            self.fx.purge_all(&self.store);
-            self.token = self
-                .fx
-                .first_refresh_token_for(&self.store, self.client, self.scope);
-            self.used = 0;
-        }
-        self.used += 1;
-        let request = refresh_request(self.client, &self.token);
-        let t0 = Instant::now();
-        let response = self
-            .fx
-            .server
-            .token(&request, &self.store, &NoPasswordUsers);
-        let elapsed = t0.elapsed();
-        ok(&response);
-        self.token = refresh_token_in(&response.body)
-            .expect("rotation returns a refresh token")
-            .to_string();
-        elapsed
-    }
-
-    fn run(&mut self, iters: u64) -> Duration {
-        (0..iters).map(|_| self.refresh()).sum()
-    }
-}
 
 fn token_endpoint(c: &mut Criterion) {
     let mut g = c.benchmark_group("token");
@@ -155,7 +86,7 @@ fn token_endpoint(c: &mut Criterion) {
 
     // refresh_token with rotation, default policy (grace 30 s: the successor is sealed).
     let rotating = Fixture::new(GRACE_DEFAULT);
-    let mut chain = Chain::warmed(&rotating, WEB_ID, CONSENTED_SCOPE);
+    let mut chain = RefreshChain::warmed(&rotating, WEB_ID, CONSENTED_SCOPE);
     g.bench_function("refresh_rotate_grace30", |b| {
         b.iter_custom(|iters| chain.run(iters));
     });
@@ -163,14 +94,14 @@ fn token_endpoint(c: &mut Criterion) {
 
     // The same with grace 0: nothing is sealed, so the difference is the cost of sealing.
     let unsealed = Fixture::new(Duration::ZERO);
-    let mut chain = Chain::warmed(&unsealed, WEB_ID, CONSENTED_SCOPE);
+    let mut chain = RefreshChain::warmed(&unsealed, WEB_ID, CONSENTED_SCOPE);
     g.bench_function("refresh_rotate_grace0", |b| {
         b.iter_custom(|iters| chain.run(iters));
     });
     drop(chain);
 
     // A public client: no Basic header and no secret hash to check.
-    let mut chain = Chain::warmed(&rotating, NATIVE_ID, CONSENTED_SCOPE);
+    let mut chain = RefreshChain::warmed(&rotating, NATIVE_ID, CONSENTED_SCOPE);
     g.bench_function("refresh_rotate_grace30_public", |b| {
         b.iter_custom(|iters| chain.run(iters));
     });
@@ -178,7 +109,7 @@ fn token_endpoint(c: &mut Criterion) {
 
     // OpenID Connect: `openid` in the grant, so every refresh also signs an ID token
     // (ES256 with the server's default key).
-    let mut chain = Chain::warmed(&rotating, WEB_ID, OIDC_SCOPE);
+    let mut chain = RefreshChain::warmed(&rotating, WEB_ID, OIDC_SCOPE);
     g.bench_function("refresh_rotate_grace30_openid", |b| {
         b.iter_custom(|iters| chain.run(iters));
     });
@@ -187,7 +118,7 @@ fn token_endpoint(c: &mut Criterion) {
     // Not a production configuration: with the deterministic source, the difference from
     // refresh_rotate_grace30 is what the two OS random draws per refresh cost.
     let seeded = Fixture::with_random(GRACE_DEFAULT, SeededRandom::new(7));
-    let mut chain = Chain::warmed(&seeded, WEB_ID, CONSENTED_SCOPE);
+    let mut chain = RefreshChain::warmed(&seeded, WEB_ID, CONSENTED_SCOPE);
     g.bench_function("refresh_rotate_grace30_seeded_random", |b| {
         b.iter_custom(|iters| chain.run(iters));
     });

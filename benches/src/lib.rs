@@ -21,8 +21,8 @@ use base64::Engine as _;
 use serde_json::json;
 use tollgate::{
     Client, ClientId, CodeGrant, Commit, CommitOutcome, ManualClock, MemoryStore, NoPasswordUsers,
-    PkceChallenge, PkceMethod, Policies, Request, Scope, SecretHash, SecureRandom, Server,
-    ServerConfig, Store, Subject, SystemRandom, TokenPolicy, UnixTime,
+    PkceChallenge, PkceMethod, Policies, Request, Response, Scope, SecretHash, SecureRandom,
+    Server, ServerConfig, Store, Subject, SystemRandom, TokenPolicy, UnixTime,
 };
 
 /// The fixed time every fixture's clock reads (2025-06-15, well inside every lifetime).
@@ -39,6 +39,9 @@ pub const WEB_ID: &str = "web-portal";
 pub const WEB_SECRET: &str = "TNG67vkeNY_dYK7A2WX9hp7DaENcCLZSl4dBGqWYCcY";
 /// [`WEB_ID`]'s registered redirect URI.
 pub const WEB_REDIRECT: &str = "https://portal.example.com/oauth/callback";
+
+/// A confidential web client whose access tokens are ES256 JWTs (RFC 9068).
+pub const JWT_WEB_ID: &str = "web-portal-jwt";
 
 /// The public native client (code exchange and refresh, no secret).
 pub const NATIVE_ID: &str = "mobile-app";
@@ -275,6 +278,14 @@ pub fn clients() -> Vec<Client> {
             "allowed_scopes": user_scopes,
         }),
         json!({
+            "id": JWT_WEB_ID, "client_type": "confidential", "kind": "web",
+            "auth_method": "client_secret_basic", "secret": stored(WEB_SECRET),
+            "redirect_uris": [WEB_REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "allowed_scopes": user_scopes,
+            "oidc": {"access_token_format": "jwt"},
+        }),
+        json!({
             "id": NATIVE_ID, "client_type": "public", "kind": "native", "auth_method": "none",
             "redirect_uris": [NATIVE_REDIRECT],
             "grant_types": ["authorization_code", "refresh_token"],
@@ -297,7 +308,7 @@ pub fn basic_header(id: &str, secret: &str) -> String {
 fn secret_of(client_id: &str) -> Option<&'static str> {
     match client_id {
         SERVICE_ID => Some(SERVICE_SECRET),
-        WEB_ID => Some(WEB_SECRET),
+        WEB_ID | JWT_WEB_ID => Some(WEB_SECRET),
         _ => None,
     }
 }
@@ -459,5 +470,87 @@ mod tests {
         .expect("parses");
         assert_eq!(p.get("scope"), Some("openid api:read"));
         assert_eq!(p.len(), 4);
+    }
+}
+
+/// Panics unless `response` is a 200.
+///
+/// # Panics
+/// When the status is not 200, with the body in the message.
+pub fn assert_ok(response: &Response) {
+    assert_eq!(
+        response.status,
+        200,
+        "bench request failed: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+/// One refresh-token chain: every refresh presents the token the previous one returned —
+/// the steady state of a client that refreshes before its access token expires. Every
+/// [`STORE_RECYCLE`] refreshes the store is purged and a new chain starts (untimed).
+#[derive(Debug)]
+pub struct RefreshChain<'f> {
+    fx: &'f Fixture,
+    client: &'static str,
+    scope: &'static str,
+    store: MemoryStore,
+    token: String,
+    used: u64,
+}
+
+impl<'f> RefreshChain<'f> {
+    /// A chain whose store has already been grown by one full cycle.
+    ///
+    /// # Panics
+    /// If a refresh fails.
+    #[must_use]
+    pub fn warmed(fx: &'f Fixture, client: &'static str, scope: &'static str) -> Self {
+        let store = fx.store();
+        let token = fx.first_refresh_token_for(&store, client, scope);
+        let mut chain = RefreshChain {
+            fx,
+            client,
+            scope,
+            store,
+            token,
+            used: 0,
+        };
+        for _ in 0..STORE_RECYCLE {
+            chain.refresh();
+        }
+        chain
+    }
+
+    /// One refresh; returns the time `Server::token` took.
+    ///
+    /// # Panics
+    /// If the refresh fails.
+    pub fn refresh(&mut self) -> std::time::Duration {
+        if self.used == STORE_RECYCLE {
+            self.fx.purge_all(&self.store);
+            self.token = self
+                .fx
+                .first_refresh_token_for(&self.store, self.client, self.scope);
+            self.used = 0;
+        }
+        self.used += 1;
+        let request = refresh_request(self.client, &self.token);
+        let t0 = std::time::Instant::now();
+        let response = self
+            .fx
+            .server
+            .token(&request, &self.store, &NoPasswordUsers);
+        let elapsed = t0.elapsed();
+        assert_ok(&response);
+        self.token = refresh_token_in(&response.body)
+            .expect("rotation returns a refresh token")
+            .to_string();
+        elapsed
+    }
+
+    /// `iters` refreshes; the summed time of the `Server::token` calls alone.
+    pub fn run(&mut self, iters: u64) -> std::time::Duration {
+        (0..iters).map(|_| self.refresh()).sum()
     }
 }
