@@ -622,3 +622,75 @@ mod tests {
         }
     }
 }
+
+/// The `jws_parse` target: the compact-JWS parser and verifier are total, and nothing but a
+/// genuine signature by the key verifies (RFC 7515; RFC 8725 §3.1 `alg: none`, §2.1
+/// algorithm confusion).
+pub fn jws_parse(data: &[u8]) {
+    use tollgate::jose::{Algorithm, CompactJws, VerifyingKey};
+    static KEY: OnceLock<tollgate::jose::SigningKey> = OnceLock::new();
+    let key = KEY.get_or_init(|| {
+        // RFC 8032 test 1 secret key as PKCS#8 v1 (RFC 8410).
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        der.extend_from_slice(&[7u8; 32]);
+        tollgate::jose::SigningKey::from_pkcs8_der(Algorithm::EdDsa, &der, Some("k".into()))
+            .expect("key")
+    });
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(jws) = CompactJws::parse(text, 16 * 1024) else {
+        return;
+    };
+    let jwk = key.public_jwk();
+    let secret = b"fuzz-shared-hmac-key-0123456789abcdef";
+    let verified = jws.verify_with(&Algorithm::ALL, |h| match h.alg() {
+        Algorithm::Hs256 => Some(VerifyingKey::HmacSecret(secret)),
+        _ => Some(VerifyingKey::Jwk(&jwk)),
+    });
+    // A random input verifying under our key or secret would be a forgery.
+    assert!(verified.is_err(), "a fuzzed token verified");
+}
+
+/// The `authorize_request` target: any query or form body at `/authorize`, with or without a
+/// session, ends in a redirect to a registered URI, an error page, or a login/consent
+/// prompt — never a panic, never a redirect elsewhere (RFC 6749 §4.1.2.1, RU-01).
+pub fn authorize_request(data: &[u8]) {
+    use tollgate::authorize::{AuthorizeOutcome, Session};
+    let world = World::new();
+    let (session, rest) = match data.split_first() {
+        Some((b, rest)) if b & 1 == 1 => (
+            Some(Session {
+                subject: tollgate::Subject::new("alice"),
+            }),
+            rest,
+        ),
+        Some((_, rest)) => (None, rest),
+        None => (None, data),
+    };
+    let mut request = Request::form_post(Vec::new());
+    request.method = tollgate::Method::Get;
+    request.headers.clear();
+    request.query = String::from_utf8_lossy(rest).into_owned();
+    match world.server.authorize_with(&request, session, &world.store) {
+        AuthorizeOutcome::Redirect(r) => {
+            assert_eq!(r.status, 303);
+            let location = r.header("location").expect("a redirect has a Location");
+            let registered = template()
+                .clients
+                .iter()
+                .flat_map(|c| c.redirect_uris.clone())
+                .any(|u| {
+                    location.starts_with(&u)
+                        || location.starts_with("http://127.0.0.1:")
+                        || location.starts_with("http://[::1]:")
+                });
+            assert!(registered, "redirected to an unregistered URI: {location}");
+        }
+        AuthorizeOutcome::ErrorPage(p) => assert!(p.to_response().header("location").is_none()),
+        _ => {}
+    }
+}

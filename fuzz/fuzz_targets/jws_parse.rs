@@ -1,0 +1,7 @@
+//! Fuzz target: `tollgate_fuzz::jws_parse` (see its documentation in `src/lib.rs`).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tollgate_fuzz::jws_parse(data));
