@@ -110,6 +110,31 @@ fn commit<S: Store + ?Sized>(s: &S, c: Commit) -> CommitOutcome {
     s.commit(c).expect("the store failed a commit")
 }
 
+/// Sixteen threads apply `commit(i)` at once; returns how many were applied.
+fn race<S, F>(s: &Arc<S>, commit_for: F) -> usize
+where
+    S: Store + 'static,
+    F: Fn(u8) -> Commit + Send + Sync + 'static,
+{
+    let barrier = Arc::new(Barrier::new(16));
+    let commit_for = Arc::new(commit_for);
+    let handles: Vec<_> = (0..16u8)
+        .map(|i| {
+            let (s, b, f) = (Arc::clone(s), Arc::clone(&barrier), Arc::clone(&commit_for));
+            thread::spawn(move || {
+                let c = f(i);
+                b.wait();
+                commit(&*s, c)
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .filter(|o| *o == CommitOutcome::Applied)
+        .count()
+}
+
 /// Runs every check, each on a fresh store from `make`.
 pub fn run_all<S, F>(make: F)
 where
@@ -325,26 +350,12 @@ pub fn concurrent_interaction_finishes_have_one_winner<S: Store + 'static>(s: Ar
         commit(&*s, Commit::StoreInteraction(i.clone())),
         CommitOutcome::Applied
     );
-    let barrier = Arc::new(Barrier::new(16));
-    let handles: Vec<_> = (0..16)
-        .map(|n| {
-            let (s, b, h) = (Arc::clone(&s), Arc::clone(&barrier), i.hash);
-            thread::spawn(move || {
-                let c = Commit::FinishInteraction {
-                    interaction: h,
-                    consent: None,
-                    next: InteractionNext::Code(code(&format!("race-code-{n}"))),
-                };
-                b.wait();
-                commit(&*s, c)
-            })
-        })
-        .collect();
-    let wins = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .filter(|o| *o == CommitOutcome::Applied)
-        .count();
+    let h = i.hash;
+    let wins = race(&s, move |n| Commit::FinishInteraction {
+        interaction: h,
+        consent: None,
+        next: InteractionNext::Code(code(&format!("race-code-{n}"))),
+    });
     assert_eq!(wins, 1, "exactly one concurrent finish may win");
 }
 
@@ -447,28 +458,11 @@ pub fn concurrent_code_redemptions_have_one_winner<S: Store + 'static>(s: Arc<S>
         commit(&*s, Commit::StoreCode(c.clone())),
         CommitOutcome::Applied
     );
-    let barrier = Arc::new(Barrier::new(16));
-    let handles: Vec<_> = (0..16u8)
-        .map(|i| {
-            let (s, b, h) = (Arc::clone(&s), Arc::clone(&barrier), c.hash);
-            thread::spawn(move || {
-                let iss = issuance(100 + i, &format!("rt-race-{i}"), &format!("at-race-{i}"));
-                b.wait();
-                commit(
-                    &*s,
-                    Commit::RedeemCode {
-                        code: h,
-                        issuance: iss,
-                    },
-                )
-            })
-        })
-        .collect();
-    let wins = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .filter(|o| *o == CommitOutcome::Applied)
-        .count();
+    let h = c.hash;
+    let wins = race(&s, move |i| Commit::RedeemCode {
+        code: h,
+        issuance: issuance(100 + i, &format!("rt-race-{i}"), &format!("at-race-{i}")),
+    });
     assert_eq!(wins, 1, "exactly one concurrent redemption may win");
 }
 
@@ -553,28 +547,13 @@ pub fn concurrent_rotations_have_one_winner<S: Store + 'static>(s: Arc<S>) {
     let iss = issuance(5, "rt-5", "at-5");
     let fam = iss.family.clone();
     assert_eq!(commit(&*s, Commit::Issue(iss)), CommitOutcome::Applied);
-    let barrier = Arc::new(Barrier::new(16));
-    let handles: Vec<_> = (0..16)
-        .map(|i| {
-            let (s, b, fam) = (Arc::clone(&s), Arc::clone(&barrier), fam.clone());
-            thread::spawn(move || {
-                let c = Commit::RotateRefresh {
-                    old: TokenHash::of("rt-5"),
-                    at: T0,
-                    successor: None,
-                    refresh: Some(refresh(&format!("rt-5-{i}"), &fam)),
-                    access: access(&format!("at-5-{i}"), &fam),
-                };
-                b.wait();
-                commit(&*s, c)
-            })
-        })
-        .collect();
-    let wins = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .filter(|o| *o == CommitOutcome::Applied)
-        .count();
+    let wins = race(&s, move |i| Commit::RotateRefresh {
+        old: TokenHash::of("rt-5"),
+        at: T0,
+        successor: None,
+        refresh: Some(refresh(&format!("rt-5-{i}"), &fam)),
+        access: access(&format!("at-5-{i}"), &fam),
+    });
     assert_eq!(wins, 1, "exactly one concurrent rotation may win");
 }
 

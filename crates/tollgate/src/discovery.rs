@@ -84,39 +84,6 @@ pub enum Document {
     OAuthAuthorizationServer,
 }
 
-/// The standard claims UserInfo can release (OIDC Core §5.1, §5.4).
-const CLAIMS: &[&str] = &[
-    "sub",
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "name",
-    "family_name",
-    "given_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "updated_at",
-    "email",
-    "email_verified",
-    "address",
-    "phone_number",
-    "phone_number_verified",
-];
-
 /// Renders the metadata document.
 #[must_use]
 pub fn render(server: &Server, document: Document) -> Response {
@@ -169,7 +136,24 @@ pub fn render(server: &Server, document: Document) -> Response {
         introspection_endpoint_auth_methods_supported: confidential_methods,
         code_challenge_methods_supported: pkce,
         authorization_response_iss_parameter_supported: true,
-        claims_supported: oidc.then(|| CLAIMS.to_vec()),
+        claims_supported: oidc.then(|| {
+            let mut c = vec![
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "acr",
+                "amr",
+                "azp",
+            ];
+            for scope in ["profile", "email", "address", "phone"] {
+                c.extend_from_slice(crate::claims::claims_for_scope(scope));
+            }
+            c
+        }),
         request_parameter_supported: oidc.then_some(false),
         request_uri_parameter_supported: oidc.then_some(false),
         claims_parameter_supported: oidc.then_some(false),

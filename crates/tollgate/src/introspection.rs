@@ -15,11 +15,11 @@ use crate::client_auth::{authenticate, Credentials};
 use crate::clock::UnixTime;
 use crate::error::{Error, OAuthError};
 use crate::http::{Request, Response};
-use crate::revocation::Kind;
 use crate::server::Server;
 use crate::store::{Commit, CommitOutcome};
 use crate::token::{SecretString, TokenHash};
-use crate::token_flow::{parse_client_form, store_failure, Answer, Flow, Step};
+use crate::token_flow::{store_failed, Answer, Flow, Step};
+use crate::token_lookup::{self, Kind};
 
 enum State {
     AwaitClient {
@@ -74,28 +74,18 @@ impl<'s> IntrospectionFlow<'s> {
             failure: None,
         };
         let realm = &server.config().basic_realm;
-        let unauthenticated = || {
-            OAuthError::invalid_client("client authentication is required", Some(realm))
-                .to_response()
-        };
-        let step = match parse_client_form(server, request) {
+        let unauthenticated =
+            || OAuthError::invalid_client("client authentication is required", Some(realm));
+        let step = match token_lookup::parse(server, request, unauthenticated) {
             Err(e) => Step::Done(e.to_response()),
-            Ok((None, _)) => Step::Done(unauthenticated()),
-            Ok((Some(credentials), mut params)) => match params.take("token") {
-                None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
-                Some(token) => match crate::client_auth::identify(server, &credentials) {
-                    None => Step::Done(unauthenticated()),
-                    Some(id) => {
-                        let first = Kind::first(params.get("token_type_hint"), &token);
-                        flow.state = State::AwaitClient {
-                            credentials,
-                            token: SecretString::new(token),
-                            first,
-                        };
-                        Step::LoadClient(id)
-                    }
-                },
-            },
+            Ok(r) => {
+                flow.state = State::AwaitClient {
+                    credentials: r.credentials,
+                    token: r.token,
+                    first: r.first,
+                };
+                Step::LoadClient(r.client)
+            }
         };
         (flow, step)
     }
@@ -113,9 +103,7 @@ impl Flow for IntrospectionFlow<'_> {
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
         if let Answer::StoreFailed(e) = answer {
-            let r = store_failure(&e);
-            self.failure = Some(Error::Store(e));
-            return Step::Done(r.to_response());
+            return store_failed(&mut self.failure, e);
         }
         let realm = self.server.config().basic_realm.clone();
         match (state, answer) {

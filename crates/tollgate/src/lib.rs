@@ -60,6 +60,7 @@ pub mod server;
 pub mod store;
 pub mod token;
 pub mod token_flow;
+mod token_lookup;
 pub mod userinfo;
 
 pub use access_token::{AccessTokenClaims, AccessTokenFormat, OpaqueAccessTokens};

@@ -15,41 +15,8 @@ use crate::http::{Request, Response};
 use crate::server::Server;
 use crate::store::Commit;
 use crate::token::{SecretString, TokenHash};
-use crate::token_flow::{parse_client_form, store_failure, Answer, Flow, Step};
-
-/// Which kind of token a lookup is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Access,
-    Refresh,
-}
-
-impl Kind {
-    pub(crate) fn other(self) -> Kind {
-        match self {
-            Kind::Access => Kind::Refresh,
-            Kind::Refresh => Kind::Access,
-        }
-    }
-
-    pub(crate) fn step(self, hash: TokenHash) -> Step {
-        match self {
-            Kind::Access => Step::LoadAccessToken(hash),
-            Kind::Refresh => Step::LoadRefreshToken(hash),
-        }
-    }
-
-    /// The first kind to try: the hint's, else by the token's prefix, else refresh tokens
-    /// (the valuable ones).
-    pub(crate) fn first(hint: Option<&str>, token: &str) -> Kind {
-        match hint {
-            Some("access_token") => Kind::Access,
-            Some("refresh_token") => Kind::Refresh,
-            _ if token.starts_with(crate::token::TokenKind::Access.prefix()) => Kind::Access,
-            _ => Kind::Refresh,
-        }
-    }
-}
+use crate::token_flow::{store_failed, Answer, Flow, Step};
+use crate::token_lookup::{self, Kind};
 
 enum State {
     AwaitClient {
@@ -97,29 +64,18 @@ impl<'s> RevocationFlow<'s> {
             state: State::Finished,
             failure: None,
         };
-        let step = match parse_client_form(server, request) {
+        let step = match token_lookup::parse(server, request, || {
+            OAuthError::invalid_client("client authentication is required", None)
+        }) {
             Err(e) => Step::Done(e.to_response()),
-            Ok((None, _)) => Step::Done(
-                OAuthError::invalid_client("client authentication is required", None).to_response(),
-            ),
-            Ok((Some(credentials), mut params)) => match params.take("token") {
-                None => Step::Done(OAuthError::invalid_request("token is missing").to_response()),
-                Some(token) => match crate::client_auth::identify(server, &credentials) {
-                    None => Step::Done(
-                        OAuthError::invalid_client("the client could not be identified", None)
-                            .to_response(),
-                    ),
-                    Some(id) => {
-                        let first = Kind::first(params.get("token_type_hint"), &token);
-                        flow.state = State::AwaitClient {
-                            credentials,
-                            token: SecretString::new(token),
-                            first,
-                        };
-                        Step::LoadClient(id)
-                    }
-                },
-            },
+            Ok(r) => {
+                flow.state = State::AwaitClient {
+                    credentials: r.credentials,
+                    token: r.token,
+                    first: r.first,
+                };
+                Step::LoadClient(r.client)
+            }
         };
         (flow, step)
     }
@@ -133,9 +89,7 @@ impl Flow for RevocationFlow<'_> {
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
         if let Answer::StoreFailed(e) = answer {
-            let r = store_failure(&e);
-            self.failure = Some(Error::Store(e));
-            return Step::Done(r.to_response());
+            return store_failed(&mut self.failure, e);
         }
         match (state, answer) {
             (

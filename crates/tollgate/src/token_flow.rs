@@ -206,6 +206,14 @@ pub trait Flow {
     fn take_failure(&mut self) -> Option<Error>;
 }
 
+/// Ends a flow on a store failure: `503` when transient, else `500`; the failure is kept
+/// for the operator's log.
+pub(crate) fn store_failed(failure: &mut Option<Error>, e: StoreError) -> Step {
+    let r = store_failure(&e);
+    *failure = Some(Error::Store(e));
+    Step::Done(r.to_response())
+}
+
 /// The response for a store failure: `503` when transient, else `500`.
 pub(crate) fn store_failure(e: &StoreError) -> OAuthError {
     match e.kind {
@@ -225,9 +233,7 @@ impl Flow for TokenFlow<'_> {
         let state = std::mem::replace(&mut self.state, State::Finished);
         let ctx = Ctx::new(self.server, self.now);
         if let Answer::StoreFailed(e) = answer {
-            let response = store_failure(&e);
-            self.failure = Some(Error::Store(e));
-            return Step::Done(response.to_response());
+            return store_failed(&mut self.failure, e);
         }
         match (state, answer) {
             (State::AwaitClient { credentials, grant }, Answer::Client(client)) => {

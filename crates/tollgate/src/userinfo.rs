@@ -15,7 +15,7 @@ use crate::http::{HeaderValue, Method, Request, Response};
 use crate::scope::{Scope, OPENID};
 use crate::server::Server;
 use crate::token::TokenHash;
-use crate::token_flow::{is_form, store_failure, Answer, Flow, Step};
+use crate::token_flow::{is_form, store_failed, Answer, Flow, Step};
 
 enum State {
     AwaitToken,
@@ -126,9 +126,7 @@ impl Flow for UserInfoFlow {
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
         if let Answer::StoreFailed(e) = answer {
-            let r = store_failure(&e);
-            self.failure = Some(Error::Store(e));
-            return Step::Done(r.to_response());
+            return store_failed(&mut self.failure, e);
         }
         let invalid = || {
             Step::Done(bearer_error(
