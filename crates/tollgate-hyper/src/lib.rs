@@ -1,0 +1,443 @@
+//! hyper 1.x adapter for the Tollgate core: every endpoint — authorize, token, revoke,
+//! introspect, userinfo, JWKS and both discovery documents — as one [`tower_service::Service`]
+//! under a configurable base path, plus [`serve`], an accept loop with graceful shutdown.
+//!
+//! The adapter decides nothing about OAuth. It turns a hyper request into the core's plain
+//! [`Request`] (method, headers, raw query, body read up to a size limit), runs the core's
+//! flow with the async driver against your [`AsyncStore`], and turns the core's [`Response`]
+//! back into a hyper response. It answers on its own only what HTTP itself dictates: `405`
+//! with `Allow` for a method the endpoint does not take, `413` for a body over the limit,
+//! `404` for a path nobody serves. Login and consent pages come from your [`Host`].
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tollgate::{ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType};
+//! use tollgate::{MemoryStore, Scope, SecretHash, Server, ServerConfig};
+//! use tollgate_hyper::{Endpoints, NoInteraction};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let config = ServerConfig { issuer: "http://127.0.0.1:8080".into(), ..Default::default() };
+//!     let server = Server::builder(config).build()?;
+//!     let store = MemoryStore::new();
+//!     store.insert_client(Client {
+//!         id: ClientId::new("svc")?, client_type: ClientType::Confidential,
+//!         kind: ApplicationKind::Service, auth_method: AuthMethod::ClientSecretBasic,
+//!         secret: Some(SecretHash::fast(&std::env::var("SVC_SECRET")?)?), redirect_uris: vec![],
+//!         grant_types: vec![GrantType::ClientCredentials], allowed_scopes: Scope::parse("api")?,
+//!         default_scopes: Scope::parse("api")?, refresh_rotation: None, oidc: Default::default(),
+//!     })?;
+//!     let service = Endpoints::new(Arc::new(server), Arc::new(store))
+//!         .host(Arc::new(NoInteraction)) // your pages: impl tollgate_hyper::Host
+//!         .into_service();
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     let ctrl_c = async { let _ = tokio::signal::ctrl_c().await; };
+//!     tollgate_hyper::serve(listener, service, ctrl_c).await?; // graceful on ctrl-c
+//!     Ok(())
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod host;
+mod routes;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tollgate::authorize::AuthorizeOutcome;
+use tollgate::claims::{ClaimsSource, NoClaims};
+use tollgate::discovery::Document;
+use tollgate::driver::{drive_async, drive_async_with, drive_authorize_async};
+use tollgate::grant::password::AsyncPasswordVerifier;
+use tollgate::store::AsyncStore;
+use tollgate::{Method, NoPasswordUsers, Request, Response, Server};
+
+pub use host::{Exchange, Host, NoInteraction};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use routes::{Endpoint, Routes};
+
+/// The endpoints, their dependencies and HTTP limits; build with [`Endpoints::new`], then
+/// [`Endpoints::into_service`].
+pub struct Endpoints<S, U = NoPasswordUsers, C = NoClaims, H = NoInteraction> {
+    server: Arc<Server>,
+    store: Arc<S>,
+    users: Arc<U>,
+    claims: Arc<C>,
+    host: Arc<H>,
+    routes: Routes,
+    max_body: usize,
+}
+
+impl<S: AsyncStore + 'static> Endpoints<S> {
+    /// The endpoints of `server` over `store`, mounted under the issuer's path, with no
+    /// password-grant users, no claims beyond `sub`, no login pages, and the core's form
+    /// size limit as the body limit.
+    #[must_use]
+    pub fn new(server: Arc<Server>, store: Arc<S>) -> Self {
+        let routes = Routes::new(
+            Routes::issuer_path(&server.config().issuer),
+            &server.config().endpoints,
+        );
+        let max_body = server.config().form_limits.max_bytes;
+        Endpoints {
+            server,
+            store,
+            users: Arc::new(NoPasswordUsers),
+            claims: Arc::new(NoClaims),
+            host: Arc::new(NoInteraction),
+            routes,
+            max_body,
+        }
+    }
+}
+
+impl<S, U, C, H> Endpoints<S, U, C, H> {
+    /// The password-grant verifier.
+    #[must_use]
+    pub fn users<U2>(self, users: Arc<U2>) -> Endpoints<S, U2, C, H> {
+        Endpoints {
+            users,
+            server: self.server,
+            store: self.store,
+            claims: self.claims,
+            host: self.host,
+            routes: self.routes,
+            max_body: self.max_body,
+        }
+    }
+
+    /// The source of UserInfo claims.
+    #[must_use]
+    pub fn claims<C2>(self, claims: Arc<C2>) -> Endpoints<S, U, C2, H> {
+        Endpoints {
+            claims,
+            server: self.server,
+            store: self.store,
+            users: self.users,
+            host: self.host,
+            routes: self.routes,
+            max_body: self.max_body,
+        }
+    }
+
+    /// The host: sessions, pages, extra routes, logging.
+    #[must_use]
+    pub fn host<H2>(self, host: Arc<H2>) -> Endpoints<S, U, C, H2> {
+        Endpoints {
+            host,
+            server: self.server,
+            store: self.store,
+            users: self.users,
+            claims: self.claims,
+            routes: self.routes,
+            max_body: self.max_body,
+        }
+    }
+
+    /// Mounts the endpoints under `base` instead of the issuer's path.
+    #[must_use]
+    pub fn base_path(mut self, base: &str) -> Self {
+        self.routes = Routes::new(base, &self.server.config().endpoints);
+        self
+    }
+
+    /// The largest request body accepted; more is a `413`.
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The mounted routes.
+    #[must_use]
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// The [`tower_service::Service`] answering every request.
+    #[must_use]
+    pub fn into_service(self) -> TollgateService<S, U, C, H> {
+        TollgateService {
+            inner: Arc::new(self),
+        }
+    }
+}
+
+impl<S, U, C, H> Endpoints<S, U, C, H>
+where
+    S: AsyncStore + 'static,
+    U: AsyncPasswordVerifier + 'static,
+    C: ClaimsSource + 'static,
+    H: Host,
+{
+    /// Runs the core for one endpoint. No decision is made here: each arm hands the request
+    /// to the core's flow and the flow's needs to the store, verifier, claims or host.
+    async fn answer(
+        &self,
+        endpoint: Endpoint,
+        request: &Request,
+    ) -> (Response, Option<tollgate::Error>) {
+        let (server, store) = (&*self.server, &*self.store);
+        match endpoint {
+            Endpoint::Authorize => {
+                let session = self.host.session(request).await;
+                let (flow, step) = server.authorize(request, session);
+                match drive_authorize_async(flow, step, store).await {
+                    AuthorizeOutcome::Redirect(response) => (response, None),
+                    other => (self.host.page(other, request).await, None),
+                }
+            }
+            Endpoint::Token => {
+                let (flow, step) = server.token_flow(request);
+                drive_async(flow, step, store, &*self.users).await
+            }
+            Endpoint::Revoke => {
+                let (flow, step) = server.revocation_flow(request);
+                drive_async(flow, step, store, &NoPasswordUsers).await
+            }
+            Endpoint::Introspect => {
+                let (flow, step) = server.introspection_flow(request);
+                drive_async(flow, step, store, &NoPasswordUsers).await
+            }
+            Endpoint::UserInfo => {
+                let (flow, step) = server.userinfo_flow(request);
+                drive_async_with(flow, step, store, &NoPasswordUsers, &*self.claims).await
+            }
+            Endpoint::Jwks => (server.jwks(), None),
+            Endpoint::OpenIdConfiguration => {
+                (server.discovery(Document::OpenIdConfiguration), None)
+            }
+            Endpoint::AuthorizationServerMetadata => {
+                (server.discovery(Document::OAuthAuthorizationServer), None)
+            }
+        }
+    }
+
+    async fn handle<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        let endpoint = self.routes.find(parts.uri.path());
+        let (response, core, failure) = self.respond(endpoint, &parts, body).await;
+        self.host.observe(&Exchange {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            endpoint,
+            request: core.as_ref(),
+            status: response.status,
+            elapsed: started.elapsed(),
+            failure: failure.as_ref(),
+        });
+        hyper_response(response)
+    }
+
+    /// The response, the core request it answers (none when refused before reading it) and
+    /// any library failure behind a `500`.
+    async fn respond<B>(
+        &self,
+        endpoint: Option<Endpoint>,
+        parts: &http::request::Parts,
+        body: B,
+    ) -> (Response, Option<Request>, Option<tollgate::Error>)
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        if let Some(e) = endpoint.filter(|e| !e.accepts(parts.method.as_str())) {
+            return (plain(405, "method not allowed", Some(e)), None, None);
+        }
+        let request = match read_body(body, &parts.headers, self.max_body).await {
+            Ok(bytes) => core_request(parts, bytes),
+            Err(refusal) => return (refusal, None, None),
+        };
+        let (response, failure) = match endpoint {
+            Some(e) => self.answer(e, &request).await,
+            None => match self.host.other(parts.uri.path(), &request).await {
+                Some(r) => (r, None),
+                None => (plain(404, "not found", None), None),
+            },
+        };
+        (response, Some(request), failure)
+    }
+}
+
+/// The endpoints as a [`tower_service::Service`] over any `http` request body; cheap to
+/// clone (one `Arc`).
+pub struct TollgateService<S, U, C, H> {
+    inner: Arc<Endpoints<S, U, C, H>>,
+}
+
+impl<S, U, C, H> Clone for TollgateService<S, U, C, H> {
+    fn clone(&self) -> Self {
+        TollgateService {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S, U, C, H, B> tower_service::Service<http::Request<B>> for TollgateService<S, U, C, H>
+where
+    S: AsyncStore + 'static,
+    U: AsyncPasswordVerifier + 'static,
+    C: ClaimsSource + 'static,
+    H: Host,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { Ok(inner.handle(request).await) })
+    }
+}
+
+/// Reads the body up to `max` bytes: a declared or actual length over it is a `413`, a body
+/// that fails to arrive a `400`.
+async fn read_body<B>(body: B, headers: &http::HeaderMap, max: usize) -> Result<Vec<u8>, Response>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(plain(413, "request body too large", None));
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(plain(413, "request body too large", None))
+        }
+        Err(_) => Err(plain(400, "the request body could not be read", None)),
+    }
+}
+
+/// The core's view of a request. Header values that are not UTF-8 are carried lossily, so
+/// the core still sees (and refuses) them rather than their absence.
+#[must_use]
+pub fn core_request(parts: &http::request::Parts, body: Vec<u8>) -> Request {
+    Request {
+        method: Method::from_token(parts.method.as_str()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        body,
+    }
+}
+
+/// A hyper response from the core's. A header the core produced that HTTP cannot carry
+/// becomes a `500` rather than a silently different response.
+#[must_use]
+pub fn hyper_response(response: Response) -> http::Response<Full<Bytes>> {
+    let mut builder = http::Response::builder().status(response.status);
+    for (name, value) in response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|_| {
+            let mut r = http::Response::new(Full::new(Bytes::from_static(b"internal error")));
+            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
+}
+
+/// A short plain-text answer for what HTTP decides (404, 405, 413).
+fn plain(status: u16, text: &str, endpoint: Option<Endpoint>) -> Response {
+    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".to_string())];
+    if let Some(e) = endpoint.filter(|_| status == 405) {
+        headers.push(("Allow", e.allow().to_string()));
+    }
+    Response {
+        status,
+        headers,
+        body: text.as_bytes().to_vec(),
+    }
+}
+
+/// How long [`serve`] waits for open requests after `shutdown` before it returns anyway.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts connections on `listener` and serves each with `service` (HTTP/1.1 and h2c)
+/// until `shutdown` completes; then stops accepting, closes idle connections and lets open
+/// requests finish, for at most [`SHUTDOWN_GRACE`].
+///
+/// # Errors
+/// Never fails today; the `io::Result` leaves room for listener failures that must stop
+/// the server.
+pub async fn serve<T>(
+    listener: tokio::net::TcpListener,
+    service: T,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    T: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<Full<Bytes>>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    T::Future: Send + 'static,
+{
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    // Out of descriptors or a connection reset before accept: back off briefly.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                };
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}

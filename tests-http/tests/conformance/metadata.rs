@@ -1,0 +1,198 @@
+//! Discovery (DS), the JWKS (JW) and UserInfo (UI) over TCP.
+
+use serde_json::Value;
+use tollgate_http_tests::*;
+
+fn no_empty_arrays(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => !a.is_empty() && a.iter().all(no_empty_arrays),
+        Value::Object(o) => o.values().all(no_empty_arrays),
+        _ => true,
+    }
+}
+
+fn ds_01_ds_03_documents_are_where_the_issuer_path_puts_them(a: Adapter) {
+    let s = TestServer::start_with(a, "/t1", "");
+    let oidc = s.get("/.well-known/openid-configuration").ok();
+    assert_eq!(oidc.json["issuer"], s.issuer.as_str());
+    assert_eq!(oidc.json["token_endpoint"], format!("{}/token", s.issuer));
+    let rfc8414 = s.send(s.http().get(format!(
+        "{}/.well-known/oauth-authorization-server/t1",
+        s.origin
+    )));
+    assert_eq!(rfc8414.ok().json["issuer"], s.issuer.as_str());
+    // The endpoints are mounted under the path, and only there.
+    s.token("SVC", SVC_SECRET, "grant_type=client_credentials")
+        .ok();
+    let outside = s.send(
+        s.http()
+            .post(format!("{}/token", s.origin))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials"),
+    );
+    assert_eq!(outside.status, 404);
+}
+
+fn ds_02_ds_04_ds_05_ds_07_ds_09_metadata_contents(a: Adapter) {
+    let s = TestServer::start(a);
+    for doc in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let r = s.get(doc).ok();
+        assert!(r
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")));
+        assert!(no_empty_arrays(&r.json), "{doc}");
+        for field in [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "response_types_supported",
+        ] {
+            assert!(r.json.get(field).is_some(), "{doc}: {field}");
+        }
+        let methods = r.json["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .expect("array");
+        assert!(methods.iter().any(|m| m == "client_secret_basic"));
+        if let Some(algs) = r
+            .json
+            .get("token_endpoint_auth_signing_alg_values_supported")
+        {
+            assert!(!algs.as_array().expect("array").iter().any(|a| a == "none"));
+        }
+        assert_eq!(
+            r.json["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+    }
+    let oidc = s.get("/.well-known/openid-configuration").ok();
+    for field in [
+        "jwks_uri",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+        "userinfo_endpoint",
+    ] {
+        assert!(oidc.json.get(field).is_some(), "{field}");
+    }
+    let algs = oidc.json["id_token_signing_alg_values_supported"]
+        .as_array()
+        .expect("array");
+    assert!(algs.iter().any(|a| a == "RS256"), "DS-05");
+    let grants = oidc.json["grant_types_supported"]
+        .as_array()
+        .expect("DS-07");
+    assert!(grants.iter().any(|g| g == "refresh_token"));
+}
+
+fn ds_08_ds_10_https_issuers_advertise_only_https_endpoints(a: Adapter) {
+    let s = TestServer::start_scheme(a, "https", "", "");
+    let r = s.get("/.well-known/openid-configuration").ok();
+    let urls: Vec<&str> = r
+        .json
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| k.ends_with("_endpoint") || *k == "jwks_uri")
+        .filter_map(|(_, v)| v.as_str())
+        .collect();
+    assert!(urls.len() >= 6, "{urls:?}");
+    assert!(urls.iter().all(|u| u.starts_with("https://")), "{urls:?}");
+    for field in [
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "response_modes_supported",
+    ] {
+        assert!(r.json.get(field).is_some(), "{field}");
+    }
+}
+
+fn jw_04_retiring_keys_stay_published_but_do_not_sign(a: Adapter) {
+    let old = ed25519_key(5, "ed-old").to_pkcs8_pem();
+    let extra = format!(
+        "[[keys]]\nalg = \"EdDSA\"\nkid = \"ed-old\"\nretiring = true\npem = \"\"\"{old}\"\"\"\n"
+    );
+    let s = TestServer::start_with(a, "", &extra);
+    let jwks = s.get("/jwks").ok();
+    let kids: Vec<&str> = jwks.json["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(
+        kids.contains(&"ed-old") && kids.contains(&"es256-1"),
+        "{kids:?}"
+    );
+    let id = s.c1_tokens("openid").ok();
+    assert_eq!(
+        jwt_header(id.str("id_token").expect("id_token"))["kid"],
+        "es256-1"
+    );
+}
+
+fn jw_01_jw_03_jw_05_jw_06_the_key_set(a: Adapter) {
+    let s = TestServer::start(a);
+    let r = s.get("/jwks").ok();
+    assert!(r
+        .header("cache-control")
+        .is_some_and(|c| c.contains("max-age")));
+    let keys = r.json["keys"].as_array().expect("keys");
+    let mut kids = std::collections::HashSet::new();
+    for k in keys {
+        for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+            assert!(k.get(private).is_none(), "{private}");
+        }
+        assert_ne!(k["kty"], "oct");
+        assert!(
+            kids.insert(k["kid"].as_str().expect("kid").to_string()),
+            "unique kid"
+        );
+    }
+    assert!(keys.iter().any(|k| k["kty"] == "RSA"), "JW-05");
+}
+
+fn ui_01_ui_04_userinfo_by_get_and_post_with_scoped_claims(a: Adapter) {
+    let s = TestServer::start(a);
+    let at = s.c1_tokens("openid email").ok().access_token();
+    let get = s
+        .send(s.http().get(s.url("/userinfo")).bearer_auth(&at))
+        .ok();
+    assert_eq!(get.json["sub"], "alice");
+    assert_eq!(get.json["email"], "alice@example.com");
+    assert!(get.json.get("name").is_none(), "profile was not granted");
+    let post = s
+        .send(s.http().post(s.url("/userinfo")).bearer_auth(&at))
+        .ok();
+    assert_eq!(post.json, get.json);
+    let all = s
+        .c1_tokens("openid profile email address phone")
+        .ok()
+        .access_token();
+    let r = s
+        .send(s.http().get(s.url("/userinfo")).bearer_auth(&all))
+        .ok();
+    for c in ["name", "email", "phone_number", "address"] {
+        assert!(r.json.get(c).is_some(), "{c}");
+    }
+}
+
+fn ui_03_bad_tokens_get_a_bearer_challenge(a: Adapter) {
+    let s = TestServer::start(a);
+    let r = s.send(s.http().get(s.url("/userinfo")).bearer_auth("tga_nope"));
+    assert_eq!(r.status, 401);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|h| h.starts_with("Bearer") && h.contains("invalid_token")));
+}
+
+tollgate_http_tests::on_both_adapters!(
+    ds_01_ds_03_documents_are_where_the_issuer_path_puts_them,
+    ds_02_ds_04_ds_05_ds_07_ds_09_metadata_contents,
+    ds_08_ds_10_https_issuers_advertise_only_https_endpoints,
+    jw_04_retiring_keys_stay_published_but_do_not_sign,
+    jw_01_jw_03_jw_05_jw_06_the_key_set,
+    ui_01_ui_04_userinfo_by_get_and_post_with_scoped_claims,
+    ui_03_bad_tokens_get_a_bearer_challenge,
+);
