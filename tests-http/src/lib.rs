@@ -4,9 +4,13 @@
 //! `alice` and `bob`, fixed keys) and a [`ManualClock`] the test can advance. Tests talk to
 //! it only over HTTP with `reqwest`; a [`Browser`] keeps cookies and follows the sign-in and
 //! consent pages the way a person would, without following redirects on its own.
+//! [`process`] runs the server as a child process instead (durable stores, restarts,
+//! `SIGKILL`); both are a [`Site`] to the helpers.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod process;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -96,14 +100,21 @@ fn slow_hash(secret: &str) -> String {
     .to_stored()
 }
 
-/// The fixture configuration for `issuer`, plus `extra` TOML appended at the top level.
+/// The fixture configuration for `issuer` on the memory store, plus `extra` TOML appended
+/// at the top level (top-level keys first, then any tables).
 #[must_use]
 pub fn fixture_config(issuer: &str, extra: &str) -> String {
+    fixture_config_with_store(issuer, "memory", extra)
+}
+
+/// [`fixture_config`] with `store` set to `store`.
+#[must_use]
+pub fn fixture_config_with_store(issuer: &str, store: &str, extra: &str) -> String {
     let j1_jwks = serde_json::json!({ "keys": [j1_key().public_jwk()] }).to_string();
     let cb = format!("{issuer}/demo/callback");
     format!(
         r#"issuer = "{issuer}"
-store = "memory"
+store = "{store}"
 signing_alg = "ES256"
 {extra}
 
@@ -269,24 +280,38 @@ enum Stop {
     Actix(actix_web::dev::ServerHandle),
 }
 
+/// A running server as an HTTP client sees it: where its endpoints are, and a client that
+/// follows no redirects. A [`TestServer`] (in process) and a
+/// [`process::ServerProcess`] (a child process) both are one.
+pub struct Site {
+    /// Where the issuer's endpoints are reached: `http://127.0.0.1:PORT` plus the issuer's
+    /// path (the issuer itself may say `https://`, or name another host).
+    pub base: String,
+    /// `http://127.0.0.1:PORT`.
+    pub origin: String,
+    http: reqwest::blocking::Client,
+}
+
 /// The server application running on a real socket.
 pub struct TestServer {
     /// The issuer.
     pub issuer: String,
-    /// Where the issuer's endpoints are reached: `http://127.0.0.1:PORT` plus the issuer's
-    /// path (the issuer itself may say `https://`).
-    pub base: String,
-    /// `http://127.0.0.1:PORT`.
-    pub origin: String,
     /// The server's clock.
     pub clock: ManualClock,
     /// The application, for the rare check that is not over HTTP.
     pub app: Arc<App>,
     /// The adapter serving it.
     pub adapter: Adapter,
-    http: reqwest::blocking::Client,
+    site: Site,
     stop: Option<Stop>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.site
+    }
 }
 
 impl TestServer {
@@ -327,8 +352,7 @@ impl TestServer {
             .as_secs();
         let clock = ManualClock::new(UnixTime(now));
         let issuer = config.issuer.trim_end_matches('/').to_string();
-        let path = tollgate_hyper_path(&issuer);
-        let base = format!("{origin}{path}");
+        let site = Site::new(&origin, &issuer);
         let (app, _) = App::builder(config, std::env::temp_dir())
             .clock(Arc::new(clock.clone()))
             .build()
@@ -372,19 +396,12 @@ impl TestServer {
                 (Stop::Actix(handle), thread)
             }
         };
-        let http = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("http client");
         TestServer {
             issuer,
-            base,
-            origin,
             clock,
             app,
             adapter,
-            http,
+            site,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -393,6 +410,27 @@ impl TestServer {
     /// Moves the server's clock forward.
     pub fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs));
+    }
+}
+
+impl Site {
+    /// The server listening at `origin` (`http://127.0.0.1:PORT`) for `issuer`, whose path
+    /// (if any) is where the endpoints are.
+    #[must_use]
+    pub fn new(origin: &str, issuer: &str) -> Site {
+        let http = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Site {
+            base: format!(
+                "{origin}{}",
+                tollgate_hyper_path(issuer.trim_end_matches('/'))
+            ),
+            origin: origin.to_string(),
+            http,
+        }
     }
 
     /// An absolute URL for `path` under the issuer.
@@ -690,7 +728,7 @@ impl Redirect {
 
 /// A cookie-keeping client that, like a person, reads each page and submits its form.
 pub struct Browser<'a> {
-    server: &'a TestServer,
+    server: &'a Site,
     cookies: HashMap<String, String>,
 }
 

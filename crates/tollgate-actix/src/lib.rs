@@ -35,25 +35,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod host;
-mod routes;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use tollgate::authorize::AuthorizeOutcome;
 use tollgate::claims::{ClaimsSource, NoClaims};
-use tollgate::discovery::Document;
-use tollgate::driver::{drive_async, drive_async_with, drive_authorize_async};
 use tollgate::grant::password::AsyncPasswordVerifier;
 use tollgate::store::AsyncStore;
 use tollgate::{Method, NoPasswordUsers, Request, Response, Server};
 
-pub use host::{Exchange, Host, NoInteraction};
-pub use routes::{Endpoint, Routes};
+pub use tollgate::endpoint::{Endpoint, Routes};
+pub use tollgate::endpoint::{Exchange, Host, NoInteraction};
 
 /// The endpoints, their dependencies and HTTP limits; build with [`Endpoints::new`], then
 /// mount with [`Endpoints::register`]. Cheap to clone (a few `Arc`s), as actix's per-worker
@@ -206,40 +200,13 @@ where
         endpoint: Endpoint,
         request: &Request,
     ) -> (Response, Option<tollgate::Error>) {
-        let (server, store) = (&*self.server, &*self.store);
-        match endpoint {
-            Endpoint::Authorize => {
-                let session = self.host.session(request).await;
-                let (flow, step) = server.authorize(request, session);
-                match drive_authorize_async(flow, step, store).await {
-                    AuthorizeOutcome::Redirect(response) => (response, None),
-                    other => (self.host.page(other, request).await, None),
-                }
-            }
-            Endpoint::Token => {
-                let (flow, step) = server.token_flow(request);
-                drive_async(flow, step, store, &*self.users).await
-            }
-            Endpoint::Revoke => {
-                let (flow, step) = server.revocation_flow(request);
-                drive_async(flow, step, store, &NoPasswordUsers).await
-            }
-            Endpoint::Introspect => {
-                let (flow, step) = server.introspection_flow(request);
-                drive_async(flow, step, store, &NoPasswordUsers).await
-            }
-            Endpoint::UserInfo => {
-                let (flow, step) = server.userinfo_flow(request);
-                drive_async_with(flow, step, store, &NoPasswordUsers, &*self.claims).await
-            }
-            Endpoint::Jwks => (server.jwks(), None),
-            Endpoint::OpenIdConfiguration => {
-                (server.discovery(Document::OpenIdConfiguration), None)
-            }
-            Endpoint::AuthorizationServerMetadata => {
-                (server.discovery(Document::OAuthAuthorizationServer), None)
-            }
-        }
+        let backends = tollgate::endpoint::Backends {
+            server: &self.server,
+            store: &*self.store,
+            users: &*self.users,
+            claims: &*self.claims,
+        };
+        tollgate::endpoint::answer(&backends, &*self.host, endpoint, request).await
     }
 
     async fn handle(

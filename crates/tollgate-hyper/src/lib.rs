@@ -40,9 +40,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod host;
-mod routes;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -57,18 +54,15 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tollgate::authorize::AuthorizeOutcome;
 use tollgate::claims::{ClaimsSource, NoClaims};
-use tollgate::discovery::Document;
-use tollgate::driver::{drive_async, drive_async_with, drive_authorize_async};
 use tollgate::grant::password::AsyncPasswordVerifier;
 use tollgate::store::AsyncStore;
 use tollgate::{Method, NoPasswordUsers, Request, Response, Server};
 
-pub use host::{Exchange, Host, NoInteraction};
+pub use tollgate::endpoint::{Exchange, Host, NoInteraction};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub use routes::{Endpoint, Routes};
+pub use tollgate::endpoint::{Endpoint, Routes};
 
 /// The endpoints, their dependencies and HTTP limits; build with [`Endpoints::new`], then
 /// [`Endpoints::into_service`].
@@ -191,40 +185,13 @@ where
         endpoint: Endpoint,
         request: &Request,
     ) -> (Response, Option<tollgate::Error>) {
-        let (server, store) = (&*self.server, &*self.store);
-        match endpoint {
-            Endpoint::Authorize => {
-                let session = self.host.session(request).await;
-                let (flow, step) = server.authorize(request, session);
-                match drive_authorize_async(flow, step, store).await {
-                    AuthorizeOutcome::Redirect(response) => (response, None),
-                    other => (self.host.page(other, request).await, None),
-                }
-            }
-            Endpoint::Token => {
-                let (flow, step) = server.token_flow(request);
-                drive_async(flow, step, store, &*self.users).await
-            }
-            Endpoint::Revoke => {
-                let (flow, step) = server.revocation_flow(request);
-                drive_async(flow, step, store, &NoPasswordUsers).await
-            }
-            Endpoint::Introspect => {
-                let (flow, step) = server.introspection_flow(request);
-                drive_async(flow, step, store, &NoPasswordUsers).await
-            }
-            Endpoint::UserInfo => {
-                let (flow, step) = server.userinfo_flow(request);
-                drive_async_with(flow, step, store, &NoPasswordUsers, &*self.claims).await
-            }
-            Endpoint::Jwks => (server.jwks(), None),
-            Endpoint::OpenIdConfiguration => {
-                (server.discovery(Document::OpenIdConfiguration), None)
-            }
-            Endpoint::AuthorizationServerMetadata => {
-                (server.discovery(Document::OAuthAuthorizationServer), None)
-            }
-        }
+        let backends = tollgate::endpoint::Backends {
+            server: &self.server,
+            store: &*self.store,
+            users: &*self.users,
+            claims: &*self.claims,
+        };
+        tollgate::endpoint::answer(&backends, &*self.host, endpoint, request).await
     }
 
     async fn handle<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>

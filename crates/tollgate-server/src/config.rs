@@ -1,7 +1,8 @@
 //! The server's configuration file (TOML): issuer, listen address, data directory, store,
-//! token lifetimes and policies, signing keys, clients and users. [`Config::parse`] reads
-//! it strictly — an unknown or misspelt field is an error — and [`Config::validate`] turns
-//! it into the core's types, failing with a [`ConfigError`] that names the field at fault.
+//! token lifetimes and policies, CORS origins, signing keys, clients, users and trusted
+//! JWT-bearer issuers. [`Config::parse`] reads it strictly — an unknown or misspelt field
+//! is an error — and [`Config::validate`] turns it into the core's types, failing with a
+//! [`ConfigError`] that names the field at fault.
 //!
 //! Without `--config` the server runs [`DEFAULT_CONFIG`], a demo setup on `127.0.0.1:8080`.
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tollgate::client::{AccessTokenKind, ClientOidc};
+use tollgate::grant::jwt_bearer::TrustedIssuer;
 use tollgate::jose::{Algorithm, Jwks};
 use tollgate::{
     ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType, Policies, RotationMode,
@@ -83,13 +85,21 @@ pub struct Config {
     /// The address to listen on.
     #[serde(default = "default_listen")]
     pub listen: String,
-    /// Where generated keys (and later the SQLite database) live; relative to the
-    /// configuration file's directory.
+    /// Where generated keys live; relative to the configuration file's directory.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// `"memory"`; `"sqlite:PATH"` and `"postgres://…"` once tollgate-sql is wired in.
+    /// `"memory"` (the default), `"sqlite:PATH"` (relative to the configuration file's
+    /// directory) or `"postgres://…"`.
     #[serde(default = "default_store")]
     pub store: String,
+    /// Tuning of the store: pool, timeouts, start-up retries, purges.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Origins whose scripts may call the token, revocation and UserInfo endpoints, the
+    /// JWKS and the metadata documents (CORS); `"*"` opens the JWKS and the metadata
+    /// documents to every origin, and only them.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
     /// Authorization-code lifetime in seconds (1 to 600).
     #[serde(default = "default_code_ttl")]
     pub code_ttl: u64,
@@ -126,6 +136,65 @@ pub struct Config {
     /// Users who sign in at the login page and through the password grant.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Issuers whose JWTs the JWT-bearer grant (RFC 7523 §2.1) accepts.
+    #[serde(default)]
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
+}
+
+/// `[database]`: how the server uses its store. The pool and timeouts concern SQLite and
+/// PostgreSQL only; the purge applies to every store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL: connections in the pool; SQLite: read connections (writes always use
+    /// one). Default 8.
+    pub max_connections: u32,
+    /// How long a request waits for a database connection before it is answered `503
+    /// temporarily_unavailable`, in milliseconds. Default 5000.
+    pub acquire_timeout_ms: u64,
+    /// SQLite: how long a write waits for another process's write lock, in milliseconds.
+    /// Default 5000.
+    pub busy_timeout_ms: u64,
+    /// PostgreSQL: how long the server keeps trying to reach the database at start (with
+    /// backoff) before it gives up and exits, in seconds; 0 makes one attempt. Default 30.
+    pub start_timeout: u64,
+    /// Seconds between purges of expired records. Default 60.
+    pub purge_interval: u64,
+    /// Records removed per purge statement; a purge repeats while a batch comes back full.
+    /// Default 1000.
+    pub purge_batch: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 8,
+            acquire_timeout_ms: 5000,
+            busy_timeout_ms: 5000,
+            start_timeout: 30,
+            purge_interval: 60,
+            purge_batch: 1000,
+        }
+    }
+}
+
+/// `[[trusted_issuers]]`: the fields of the core's
+/// [`TrustedIssuer`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuerConfig {
+    /// The `iss` its JWTs carry.
+    pub issuer: String,
+    /// Its public signing keys: a JWK Set as a TOML table or JSON text.
+    pub jwks: toml::Value,
+    /// Put before its `sub` to make the local subject (keeps issuers' users apart).
+    #[serde(default)]
+    pub subject_prefix: String,
+    /// The most a grant from it may carry, space-separated.
+    pub allowed_scopes: String,
+    /// Whether its grants may yield refresh tokens (with `offline_access`).
+    #[serde(default)]
+    pub refresh_tokens: bool,
 }
 
 /// `[login]`.
@@ -263,10 +332,35 @@ fn default_interaction_ttl() -> u64 {
 pub enum StoreSetting {
     /// In process memory; everything is lost on restart.
     Memory,
-    /// A SQLite file (tollgate-sql).
+    /// A SQLite file (tollgate-sql); a relative path is relative to the configuration
+    /// file's directory.
     Sqlite(PathBuf),
     /// A PostgreSQL URL (tollgate-sql).
     Postgres(String),
+}
+
+impl StoreSetting {
+    /// How the store is named in the banner and in messages: the SQLite path as
+    /// configured, a PostgreSQL URL without its password and parameters.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            StoreSetting::Memory => "memory".into(),
+            StoreSetting::Sqlite(path) => format!("sqlite:{}", path.display()),
+            StoreSetting::Postgres(url) => {
+                match url.parse::<tollgate_sql::sqlx::postgres::PgConnectOptions>() {
+                    Ok(o) => format!(
+                        "postgres://{}@{}:{}/{}",
+                        o.get_username(),
+                        o.get_host(),
+                        o.get_port(),
+                        o.get_database().unwrap_or_default()
+                    ),
+                    Err(_) => "postgres://…".into(),
+                }
+            }
+        }
+    }
 }
 
 /// A validated user.
@@ -345,7 +439,63 @@ impl Config {
         }
         self.clients()?;
         self.users()?;
+        self.cors()?;
+        let d = &self.database;
+        if d.max_connections == 0 {
+            return Err(ConfigError::field(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if d.acquire_timeout_ms == 0 || d.purge_interval == 0 || d.purge_batch == 0 {
+            return Err(ConfigError::field(
+                "database",
+                "acquire_timeout_ms, purge_interval and purge_batch must be positive",
+            ));
+        }
         Ok(())
+    }
+
+    /// `cors_origins`, checked: each an origin (`https://app.example`, no path) or `"*"`.
+    ///
+    /// # Errors
+    /// The first entry that is neither.
+    pub fn cors(&self) -> Result<crate::cors::CorsOrigins, ConfigError> {
+        let mut origins = crate::cors::CorsOrigins::default();
+        for (i, o) in self.cors_origins.iter().enumerate() {
+            if o == "*" {
+                origins.any_for_metadata = true;
+                continue;
+            }
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            let host_ok = rest.is_some_and(|r| {
+                !r.is_empty()
+                    && r.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                    })
+            });
+            if !host_ok {
+                return Err(ConfigError::field(
+                    format!("cors_origins[{i}]"),
+                    "must be an origin like https://app.example (scheme, host and port only) or \"*\"",
+                ));
+            }
+            origins.exact.push(o.to_ascii_lowercase());
+        }
+        Ok(origins)
+    }
+
+    /// The SQL store options from `[database]`.
+    #[must_use]
+    pub fn sql_options(&self) -> tollgate_sql::SqlOptions {
+        tollgate_sql::SqlOptions {
+            max_connections: self.database.max_connections,
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+            busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
+            ..tollgate_sql::SqlOptions::default()
+        }
     }
 
     /// `listen` as a socket address.
@@ -367,8 +517,20 @@ impl Config {
         if s == "memory" {
             Ok(StoreSetting::Memory)
         } else if let Some(path) = s.strip_prefix("sqlite:") {
+            // `sqlite://relative.db` and `sqlite:///absolute.db`, as sqlx spells them, too.
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() || path == ":memory:" || path.contains('?') {
+                return Err(ConfigError::field(
+                    "store",
+                    "sqlite: needs a file path (no parameters); use \"memory\" for an in-memory store",
+                ));
+            }
             Ok(StoreSetting::Sqlite(PathBuf::from(path)))
         } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<tollgate_sql::sqlx::postgres::PgConnectOptions>()
+                .map_err(|e| {
+                    ConfigError::field("store", format!("not a usable PostgreSQL URL: {e}"))
+                })?;
             Ok(StoreSetting::Postgres(s.to_string()))
         } else {
             Err(ConfigError::field(
@@ -411,10 +573,43 @@ impl Config {
             allow_plain_pkce: self.allow_plain_pkce,
             spa_refresh_tokens: self.spa_refresh_tokens,
             access_token_audience: self.access_token_audience.clone(),
+            trusted_issuers: self.trusted_issuers()?,
             ..ServerConfig::default()
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// The trusted JWT-bearer issuers as the core's records, validated.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn trusted_issuers(&self) -> Result<Vec<TrustedIssuer>, ConfigError> {
+        let mut out: Vec<TrustedIssuer> = Vec::with_capacity(self.trusted_issuers.len());
+        for (i, t) in self.trusted_issuers.iter().enumerate() {
+            let field = |f: &str| format!("trusted_issuers[{i}].{f}");
+            if t.issuer.is_empty() {
+                return Err(ConfigError::field(field("issuer"), "must not be empty"));
+            }
+            if out.iter().any(|o| o.issuer == t.issuer) {
+                return Err(ConfigError::field(field("issuer"), "is listed twice"));
+            }
+            let jwks = parse_jwks(&t.jwks).map_err(|m| ConfigError::field(field("jwks"), m))?;
+            if jwks.keys.is_empty() {
+                return Err(ConfigError::field(field("jwks"), "has no keys"));
+            }
+            let allowed_scopes = Scope::parse(&t.allowed_scopes).map_err(|_| {
+                ConfigError::field(field("allowed_scopes"), "not a valid scope list")
+            })?;
+            out.push(TrustedIssuer {
+                issuer: t.issuer.clone(),
+                jwks,
+                subject_prefix: t.subject_prefix.clone(),
+                allowed_scopes,
+                refresh_tokens: t.refresh_tokens,
+            });
+        }
+        Ok(out)
     }
 
     /// The clients as the core's records, validated.
@@ -520,15 +715,7 @@ impl ClientConfig {
         let jwks = match &self.jwks {
             None => None,
             Some(value) => {
-                let json = match value {
-                    toml::Value::String(text) => text.clone(),
-                    other => serde_json::to_string(other).map_err(|e| {
-                        ConfigError::field(field("jwks"), format!("not a JWK Set: {e}"))
-                    })?,
-                };
-                Some(Jwks::parse_public(json).map_err(|e| {
-                    ConfigError::field(field("jwks"), format!("not a public JWK Set: {e}"))
-                })?)
+                Some(parse_jwks(value).map_err(|m| ConfigError::field(field("jwks"), m))?)
             }
         };
         let id_token_alg = match &self.id_token_signed_response_alg {
@@ -558,6 +745,15 @@ impl ClientConfig {
     }
 }
 
+/// A public JWK Set given as a TOML table or as JSON text.
+fn parse_jwks(value: &toml::Value) -> Result<Jwks, String> {
+    let json = match value {
+        toml::Value::String(text) => text.clone(),
+        other => serde_json::to_string(other).map_err(|e| format!("not a JWK Set: {e}"))?,
+    };
+    Jwks::parse_public(json).map_err(|e| format!("not a public JWK Set: {e}"))
+}
+
 fn parse_alg(name: &str, field: &str) -> Result<Algorithm, ConfigError> {
     match Algorithm::parse(name) {
         Some(Algorithm::Hs256) | None => Err(ConfigError::field(
@@ -576,11 +772,46 @@ mod tests {
     fn the_embedded_default_is_valid() {
         let c = Config::default_demo().unwrap();
         c.validate().unwrap();
-        assert_eq!(c.store_setting().unwrap(), StoreSetting::Memory);
+        assert_eq!(
+            c.store_setting().unwrap(),
+            StoreSetting::Sqlite(PathBuf::from("tollgate-data/tollgate.db"))
+        );
         assert_eq!(c.clients().unwrap().len(), 3);
         let web = c.clients().unwrap().remove(0);
         assert!(web.secret.unwrap().verify(DEMO_WEB_SECRET));
         assert!(c.users().unwrap()[0].password.verify(DEMO_PASSWORD));
+    }
+
+    #[test]
+    fn a_postgres_url_is_described_without_its_password() {
+        let setting = StoreSetting::Postgres(
+            "postgres://tg:s3cret@db.internal:6432/auth?options=-c%20search_path%3Dx".into(),
+        );
+        assert_eq!(setting.describe(), "postgres://tg@db.internal:6432/auth");
+    }
+
+    #[test]
+    fn trusted_issuers_become_the_cores() {
+        let text = format!(
+            "{DEFAULT_CONFIG}\n[[trusted_issuers]]\nissuer = \"https://idp.test\"\n\
+             jwks = {{ keys = [{{ kty = \"OKP\", crv = \"Ed25519\", kid = \"k\", \
+             x = \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\" }}] }}\n\
+             subject_prefix = \"idp|\"\nallowed_scopes = \"api:read\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        let t = &c.server_config().unwrap().trusted_issuers[0];
+        assert_eq!(
+            (t.issuer.as_str(), t.subject_prefix.as_str()),
+            ("https://idp.test", "idp|")
+        );
+        assert!(!t.refresh_tokens);
+        let e = Config::parse(&text.replace("kty = \"OKP\", ", ""))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("trusted_issuers[0].jwks"), "{e}");
     }
 
     #[test]
@@ -595,7 +826,35 @@ mod tests {
         assert!(bad("colour = \"red\"").contains("colour"));
         assert!(bad("code_ttl = 601").contains("code_ttl"));
         assert!(bad("listen = \"everywhere\"").contains("listen"));
-        assert!(bad("store = \"mysql://x\"").contains("store"));
+        assert!(bad("cors_origins = [\"https://app.test/path\"]").contains("cors_origins[0]"));
+        let invalid = |text: &str| match Config::parse(text).and_then(|c| c.validate()) {
+            Err(e) => e.to_string(),
+            Ok(()) => panic!("accepted {text}"),
+        };
+        let store = |value: &str| {
+            DEFAULT_CONFIG.replace(
+                "store = \"sqlite:tollgate-data/tollgate.db\"",
+                &format!("store = \"{value}\""),
+            )
+        };
+        for value in [
+            "mysql://x",
+            "sqlite::memory:",
+            "sqlite:",
+            "postgres://db:port/x",
+        ] {
+            let e = invalid(&store(value));
+            assert!(e.starts_with("store: "), "{value}: {e}");
+        }
+        for value in [
+            "memory",
+            "sqlite:/var/lib/t.db",
+            "postgres://u:pw@db:5432/t?options=-c%20search_path%3Dtg",
+        ] {
+            Config::parse(&store(value)).unwrap().validate().unwrap();
+        }
+        let e = invalid(&format!("{DEFAULT_CONFIG}\n[database]\npurge_batch = 0\n"));
+        assert!(e.starts_with("database"), "{e}");
         let text = DEFAULT_CONFIG.replace(
             "redirect_uris = [\"http://127.0.0.1:8080/demo/callback\"]",
             "redirect_uris = [\"/relative#frag\"]",

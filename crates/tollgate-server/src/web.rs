@@ -44,6 +44,10 @@ pub struct App {
     pub(crate) server: Arc<Server>,
     pub(crate) store: Arc<Backend>,
     pub(crate) users: Arc<Users>,
+    pub(crate) cors: crate::cors::Cors,
+    pub(crate) upkeep: crate::Upkeep,
+    /// The store as the banner names it.
+    pub(crate) store_description: String,
     sessions: Mutex<HashMap<TokenHash, SessionEntry>>,
     /// Consent prompts between the `303` after sign-in and the consent page, by handle.
     pending: Mutex<HashMap<String, ConsentPrompt>>,
@@ -124,11 +128,18 @@ impl App {
         users: Arc<Users>,
         client_names: HashMap<String, String>,
         session_ttl: u64,
+        cors: crate::cors::CorsOrigins,
+        upkeep: crate::Upkeep,
     ) -> App {
         let issuer = server.config().issuer.clone();
+        let base = tollgate_hyper::Routes::issuer_path(&issuer).to_string();
+        let routes = tollgate_hyper::Routes::new(&base, &server.config().endpoints);
         App {
-            base: tollgate_hyper::Routes::issuer_path(&issuer).to_string(),
+            base,
             secure: issuer.starts_with("https://"),
+            cors: crate::cors::Cors::new(cors, routes),
+            upkeep,
+            store_description: String::from("memory"),
             server,
             store,
             users,
@@ -144,6 +155,18 @@ impl App {
     #[must_use]
     pub fn server(&self) -> &Arc<Server> {
         &self.server
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<Backend> {
+        &self.store
+    }
+
+    /// The store as configured (a PostgreSQL URL without its password).
+    #[must_use]
+    pub fn store_description(&self) -> &str {
+        &self.store_description
     }
 
     fn cookie_header(&self, name: &str, value: &str, max_age: Option<u64>) -> String {

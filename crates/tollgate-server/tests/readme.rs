@@ -17,4 +17,13 @@ fn the_readme_configuration_example_validates() {
         .unwrap_or_else(|e| panic!("the README example is invalid: {e}"));
     assert_eq!(config.clients.len(), 2);
     assert_eq!(config.users().expect("users")[0].sub, "alice");
+    assert_eq!(config.trusted_issuers().expect("trusted issuers").len(), 1);
+    assert_eq!(
+        config.cors().expect("cors").exact,
+        ["https://app.example.com"]
+    );
+    assert!(matches!(
+        config.store_setting().expect("store"),
+        tollgate_server::config::StoreSetting::Postgres(_)
+    ));
 }

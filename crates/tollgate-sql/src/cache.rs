@@ -39,6 +39,15 @@ impl ClientCache {
         (at.elapsed() < self.ttl).then(|| client.clone())
     }
 
+    /// Forgets every client whose id is not in `keep`.
+    pub(crate) fn retain(&self, keep: &[String]) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|id, _| keep.iter().any(|k| k == id.as_str()));
+    }
+
     /// Remembers `client` as just read or written.
     pub(crate) fn put(&self, client: &Client) {
         if self.ttl.is_zero() {

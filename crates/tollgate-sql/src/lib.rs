@@ -215,6 +215,22 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Removes every client registration whose id is not in `keep`, so a host that
+    /// registers its clients from configuration at start (as `tollgate-server` does) can
+    /// make the database hold exactly those: a client deleted from the configuration stops
+    /// authenticating instead of living on in the database. Returns how many were removed.
+    /// Another server on the same database sees a removal within its
+    /// [`SqlOptions::client_cache_ttl`].
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails; then nothing was removed.
+    pub async fn retain_clients(&self, keep: &[ClientId]) -> Result<u64, Error> {
+        let keep: Vec<String> = keep.iter().map(|id| id.as_str().to_string()).collect();
+        let removed = dispatch!(self.retain_clients(&keep))?;
+        self.clients.retain(&keep);
+        Ok(removed)
+    }
+
     /// Removes what is expired at `now` — spent `jti`s, interactions and codes past their
     /// expiry, refresh tokens past their idle expiry or in a revoked or expired family,
     /// access tokens expired, revoked or in a revoked family — at most `batch` of those per

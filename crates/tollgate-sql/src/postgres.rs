@@ -386,6 +386,16 @@ impl Postgres {
         Ok(())
     }
 
+    pub(crate) async fn retain_clients(&self, keep: &[String]) -> Result<u64, StoreError> {
+        self.count(1);
+        let done = sqlx::query("DELETE FROM clients WHERE NOT (id = ANY($1))")
+            .bind(keep)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| store_error("client clean-up", &e))?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
         let row = self
             .fetch_optional("code lookup", || {

@@ -291,6 +291,19 @@ impl Sqlite {
         Ok(())
     }
 
+    pub(crate) async fn retain_clients(&self, keep: &[String]) -> Result<u64, StoreError> {
+        self.count(1);
+        let keep = serde_json::to_string(keep)
+            .map_err(|e| StoreError::failed(format!("client clean-up: {e}")))?;
+        let done =
+            sqlx::query("DELETE FROM clients WHERE id NOT IN (SELECT value FROM json_each(?1))")
+                .bind(keep)
+                .execute(&self.writer)
+                .await
+                .map_err(|e| store_error("client clean-up", &e))?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
         self.count(1);
         let row = sqlx::query(&statements().code)

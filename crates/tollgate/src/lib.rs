@@ -42,6 +42,7 @@ pub mod clock;
 pub mod conformance;
 pub mod discovery;
 pub mod driver;
+pub mod endpoint;
 pub mod error;
 pub mod form;
 pub mod grant;

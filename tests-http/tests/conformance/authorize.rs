@@ -205,11 +205,12 @@ fn az_10_form_posts_answer_303_never_307(a: Adapter) {
 }
 
 fn az_11_no_cors_at_the_authorization_endpoint(a: Adapter) {
-    let s = TestServer::start(a);
+    // Not even for an origin the server allows elsewhere (DS-11).
+    let s = TestServer::start_with(a, "", "cors_origins = [\"https://app.test\", \"*\"]");
     let r = s.send(
         s.http()
             .request(reqwest::Method::OPTIONS, s.url("/authorize"))
-            .header("Origin", "https://evil.test")
+            .header("Origin", "https://app.test")
             .header("Access-Control-Request-Method", "GET"),
     );
     assert!(r.header("access-control-allow-origin").is_none());
@@ -220,9 +221,28 @@ fn az_11_no_cors_at_the_authorization_endpoint(a: Adapter) {
                 "/authorize?{}",
                 query("C1", C1_REDIRECT, "openid")
             )))
-            .header("Origin", "https://evil.test"),
+            .header("Origin", "https://app.test"),
     );
     assert!(r.header("access-control-allow-origin").is_none());
+    // Nor on the sign-in and consent pages behind it.
+    let login = s.send(
+        s.http()
+            .post(s.url("/login"))
+            .header("Origin", "https://app.test")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("interaction=x&csrf=y&username=alice&password=z"),
+    );
+    assert!(login.header("access-control-allow-origin").is_none());
+    let r = s.send(
+        s.http()
+            .request(reqwest::Method::OPTIONS, s.url("/authorize"))
+            .header("Origin", "https://app.test")
+            .header("Access-Control-Request-Method", "POST"),
+    );
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (405, None)
+    );
 }
 
 fn az_12_pages_resist_csrf_and_clickjacking(a: Adapter) {

@@ -1,4 +1,5 @@
-//! Discovery (DS), the JWKS (JW) and UserInfo (UI) over TCP.
+//! Discovery (DS), the JWKS (JW) and UserInfo (UI) over TCP, and CORS on the endpoints a
+//! browser application fetches (DS-11).
 
 use serde_json::Value;
 use tollgate_http_tests::*;
@@ -187,7 +188,171 @@ fn ui_03_bad_tokens_get_a_bearer_challenge(a: Adapter) {
         .is_some_and(|h| h.starts_with("Bearer") && h.contains("invalid_token")));
 }
 
+const SPA: &str = "https://spa.test";
+
+/// A request from a script on `origin` (a CORS request: it carries `Origin`).
+fn from_origin(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    origin: &str,
+) -> reqwest::blocking::RequestBuilder {
+    s.http()
+        .request(method, s.url(path))
+        .header("Origin", origin)
+}
+
+fn preflight(s: &TestServer, path: &str, origin: &str, method: &str) -> Reply {
+    s.send(
+        from_origin(s, reqwest::Method::OPTIONS, path, origin)
+            .header("Access-Control-Request-Method", method)
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            ),
+    )
+}
+
+fn acao(r: &Reply) -> Option<&str> {
+    r.header("access-control-allow-origin")
+}
+
+fn ds_11_cors_for_listed_origins_on_token_userinfo_jwks_and_metadata(a: Adapter) {
+    let s = TestServer::start_with(a, "", &format!("cors_origins = [\"{SPA}\"]"));
+    // Preflights the policy allows are answered; the real requests carry the origin back.
+    for (path, method) in [
+        ("/token", "POST"),
+        ("/revoke", "POST"),
+        ("/userinfo", "GET"),
+        ("/jwks", "GET"),
+        ("/.well-known/openid-configuration", "GET"),
+        ("/.well-known/oauth-authorization-server", "GET"),
+    ] {
+        let p = preflight(&s, path, SPA, method);
+        assert_eq!(p.status, 204, "{path}: {}", p.body);
+        assert_eq!(acao(&p), Some(SPA), "{path}");
+        assert!(p
+            .header("access-control-allow-methods")
+            .is_some_and(|m| m.contains(method)));
+        let allowed = p
+            .header("access-control-allow-headers")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+        assert_eq!(p.header("vary"), Some("Origin"));
+        // Another origin, or a method the endpoint does not take: no CORS answer.
+        let other = preflight(&s, path, "https://evil.test", method);
+        assert!(acao(&other).is_none(), "{path}");
+        assert_eq!(other.status, 405, "{path}");
+        let wrong = preflight(&s, path, SPA, "DELETE");
+        assert!(acao(&wrong).is_none(), "{path}");
+    }
+    // A public SPA's code exchange and refresh from its origin: readable, errors too.
+    let code = s.code("P1", P1_REDIRECT, "openid offline_access", true);
+    let tokens = s.send(
+        from_origin(&s, reqwest::Method::POST, "/token", SPA)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=authorization_code&client_id=P1&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+                enc(P1_REDIRECT)
+            )),
+    );
+    assert_eq!(acao(&tokens), Some(SPA));
+    assert!(tokens
+        .headers_all("vary")
+        .iter()
+        .any(|v| v.contains("Origin")));
+    let tokens = tokens.ok();
+    let refused = s.send(
+        from_origin(&s, reqwest::Method::POST, "/token", SPA)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token&client_id=P1&refresh_token=tgr_nope"),
+    );
+    refused.assert_error(400, "invalid_grant");
+    assert_eq!(acao(&refused), Some(SPA));
+    let info = s.send(
+        from_origin(&s, reqwest::Method::GET, "/userinfo", SPA).bearer_auth(tokens.access_token()),
+    );
+    assert_eq!(acao(&info.clone().ok()), Some(SPA));
+    let bad =
+        s.send(from_origin(&s, reqwest::Method::GET, "/userinfo", SPA).bearer_auth("tga_nope"));
+    assert_eq!(bad.status, 401);
+    assert!(bad
+        .header("access-control-expose-headers")
+        .is_some_and(|h| h.eq_ignore_ascii_case("www-authenticate")));
+    for path in ["/jwks", "/.well-known/openid-configuration"] {
+        let r = s.send(from_origin(&s, reqwest::Method::GET, path, SPA));
+        assert_eq!(acao(&r.ok()), Some(SPA), "{path}");
+        let r = s.send(from_origin(
+            &s,
+            reqwest::Method::GET,
+            path,
+            "https://evil.test",
+        ));
+        assert!(acao(&r.ok()).is_none(), "{path}");
+    }
+    // Unlisted origins get nothing; introspection (a back channel) never.
+    let evil = s.send(
+        from_origin(&s, reqwest::Method::POST, "/token", "https://evil.test")
+            .header("Authorization", basic("SVC", SVC_SECRET))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials"),
+    );
+    assert!(acao(&evil.ok()).is_none());
+    let introspect = s.send(
+        from_origin(&s, reqwest::Method::POST, "/introspect", SPA)
+            .header("Authorization", basic("C1", C1_SECRET))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("token={}", tokens.access_token())),
+    );
+    assert!(acao(&introspect.ok()).is_none());
+    assert_eq!(preflight(&s, "/introspect", SPA, "POST").status, 405);
+}
+
+fn ds_11_a_star_opens_only_the_jwks_and_metadata(a: Adapter) {
+    let s = TestServer::start_with(a, "", "cors_origins = [\"*\"]");
+    for path in [
+        "/jwks",
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let r = s.send(from_origin(
+            &s,
+            reqwest::Method::GET,
+            path,
+            "https://any.test",
+        ));
+        assert_eq!(acao(&r.ok()), Some("*"), "{path}");
+        assert_eq!(preflight(&s, path, "https://any.test", "GET").status, 204);
+    }
+    let p = preflight(&s, "/token", "https://any.test", "POST");
+    assert_eq!((p.status, acao(&p)), (405, None));
+    let r = s.send(
+        from_origin(&s, reqwest::Method::POST, "/token", "https://any.test")
+            .header("Authorization", basic("SVC", SVC_SECRET))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials"),
+    );
+    assert!(
+        acao(&r.ok()).is_none(),
+        "the token endpoint needs a listed origin"
+    );
+}
+
+fn ds_11_without_cors_origins_nothing_is_cross_origin(a: Adapter) {
+    let s = TestServer::start(a);
+    for path in ["/jwks", "/.well-known/openid-configuration"] {
+        let r = s.send(from_origin(&s, reqwest::Method::GET, path, SPA));
+        let r = r.ok();
+        assert!(acao(&r).is_none() && r.header("vary").is_none(), "{path}");
+    }
+    assert_eq!(preflight(&s, "/token", SPA, "POST").status, 405);
+}
+
 tollgate_http_tests::on_both_adapters!(
+    ds_11_cors_for_listed_origins_on_token_userinfo_jwks_and_metadata,
+    ds_11_a_star_opens_only_the_jwks_and_metadata,
+    ds_11_without_cors_origins_nothing_is_cross_origin,
     ds_01_ds_03_documents_are_where_the_issuer_path_puts_them,
     ds_02_ds_04_ds_05_ds_07_ds_09_metadata_contents,
     ds_08_ds_10_https_issuers_advertise_only_https_endpoints,

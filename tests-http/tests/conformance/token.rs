@@ -1,7 +1,7 @@
 //! `/token` over TCP: the common response and error rules (GEN, TK), client authentication
 //! (CA) including `private_key_jwt` (JA), the authorization-code grant (AC), client
-//! credentials (CC), the password grant with brute-force protection (TK-08, CA-07) and JWT
-//! access tokens (AT).
+//! credentials (CC), the password grant with brute-force protection (TK-08, CA-07), JWT
+//! access tokens (AT) and the JWT-bearer grant from a configured trusted issuer (JB-01).
 
 use tollgate::UnixTime;
 use tollgate_http_tests::*;
@@ -573,7 +573,101 @@ fn at_01_at_03_jwt_access_tokens(a: Adapter) {
     assert_eq!(claims["client_id"], "JWTAT");
 }
 
+/// The `[[trusted_issuers]]` entry and a client allowed the JWT-bearer grant.
+fn jwt_bearer_config(idp: &tollgate::jose::SigningKey) -> String {
+    let jwks = serde_json::json!({ "keys": [idp.public_jwk()] }).to_string();
+    format!(
+        r#"
+[[trusted_issuers]]
+issuer = "https://idp.test"
+jwks = '''{jwks}'''
+subject_prefix = "idp|"
+allowed_scopes = "openid offline_access api:read"
+refresh_tokens = true
+
+[[clients]]
+id = "JB"
+type = "confidential"
+kind = "web"
+auth_method = "client_secret_basic"
+secret = "{C2_SECRET}"
+grant_types = ["urn:ietf:params:oauth:grant-type:jwt-bearer", "refresh_token"]
+scopes = "openid offline_access api:read api:write"
+default_scopes = "api:read"
+"#
+    )
+}
+
+fn jb_01_a_trusted_issuers_jwt_is_a_grant(a: Adapter) {
+    let idp = ed25519_key(9, "idp-key");
+    let s = TestServer::start_with(a, "", &jwt_bearer_config(&idp));
+    let now = {
+        use tollgate::Clock as _;
+        s.clock.now().0
+    };
+    let claims = |jti: &str| {
+        serde_json::json!({
+            "iss": "https://idp.test", "sub": "u-42", "aud": s.issuer,
+            "exp": now + 300, "iat": now, "jti": jti,
+        })
+    };
+    let sign = |key: &tollgate::jose::SigningKey, claims: &serde_json::Value| {
+        tollgate::jose::jwt::encode(key, Some("JWT"), claims).expect("sign")
+    };
+    let grant = |assertion: &str, extra: &str| {
+        s.token(
+            "JB",
+            C2_SECRET,
+            &format!(
+                "grant_type={}&assertion={assertion}{extra}",
+                enc("urn:ietf:params:oauth:grant-type:jwt-bearer")
+            ),
+        )
+    };
+    // Discovery says the server takes the grant.
+    let meta = s.get("/.well-known/openid-configuration").ok();
+    assert!(meta.json["grant_types_supported"]
+        .as_array()
+        .expect("grant types")
+        .iter()
+        .any(|g| g == "urn:ietf:params:oauth:grant-type:jwt-bearer"));
+
+    // The issuer's JWT is the grant: its default scope, no refresh token unasked.
+    let r = grant(&sign(&idp, &claims("g-1")), "").ok();
+    assert_eq!(r.str("scope"), Some("api:read"));
+    assert!(r.str("refresh_token").is_none());
+    let i = s.post_basic(
+        "/introspect",
+        "C1",
+        C1_SECRET,
+        &format!("token={}", r.access_token()),
+    );
+    assert_eq!(i.json["active"], true);
+    assert_eq!(
+        i.str("sub"),
+        Some("idp|u-42"),
+        "the issuer's prefix keeps its users apart"
+    );
+    // offline_access, which this issuer allows: a refresh token that refreshes.
+    let r = grant(&sign(&idp, &claims("g-2")), "&scope=openid+offline_access").ok();
+    s.token(
+        "JB",
+        C2_SECRET,
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            r.refresh_token()
+        ),
+    )
+    .ok();
+    // A scope beyond the issuer's, a replayed jti, another key: refused.
+    grant(&sign(&idp, &claims("g-3")), "&scope=api:write").assert_error(400, "invalid_scope");
+    grant(&sign(&idp, &claims("g-1")), "").assert_error(400, "invalid_grant");
+    let stranger = ed25519_key(10, "idp-key");
+    grant(&sign(&stranger, &claims("g-4")), "").assert_error(400, "invalid_grant");
+}
+
 tollgate_http_tests::on_both_adapters!(
+    jb_01_a_trusted_issuers_jwt_is_a_grant,
     gen_01_unknown_parameters_are_ignored,
     gen_02_repeated_parameters_are_invalid_requests,
     gen_03_empty_parameters_are_absent,

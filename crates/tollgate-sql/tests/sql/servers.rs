@@ -281,6 +281,46 @@ async fn revocation_races_rotation(kind: Kind) {
     }
 }
 
+/// `retain_clients` (the server registers its configured clients at start and removes the
+/// rest): the other registrations go, for this store at once (its cache too) and for the
+/// other server once its cache entry expires.
+async fn retained_clients_are_the_only_ones_left(kind: Kind) {
+    let options = SqlOptions {
+        client_cache_ttl: Duration::ZERO,
+        ..SqlOptions::default()
+    };
+    let (a, backing) = open(
+        kind,
+        &options,
+        tollgate_conformance_tests::fixture_clients(),
+    )
+    .await;
+    let b = reopen(&backing, &options).await.expect("a shared database");
+    let (c1, c2) = (
+        ClientId::new("C1").expect("id"),
+        ClientId::new("C2").expect("id"),
+    );
+    assert!(AsyncStore::client(&a, &c2).await.expect("lookup").is_some());
+    let total = tollgate_conformance_tests::fixture_clients().len() as u64;
+    assert_eq!(
+        a.retain_clients(std::slice::from_ref(&c1))
+            .await
+            .expect("retain"),
+        total - 1
+    );
+    for store in [&a, &b] {
+        assert!(AsyncStore::client(store, &c1)
+            .await
+            .expect("lookup")
+            .is_some());
+        assert!(AsyncStore::client(store, &c2)
+            .await
+            .expect("lookup")
+            .is_none());
+    }
+    assert_eq!(b.retain_clients(&[c1]).await.expect("retain"), 0);
+}
+
 macro_rules! on_shared_backends {
     ($($name:ident => $body:ident;)*) => {
         mod sqlite_file {
@@ -301,4 +341,5 @@ on_shared_backends! {
     two_servers_spend_a_jti_once => jti_is_spent_once;
     two_servers_finish_interactions_once_and_union_consent => consent_accumulates_and_interactions_finish_once;
     two_servers_revoking_and_rotating_leave_nothing_usable => revocation_races_rotation;
+    retain_clients_leaves_only_the_named_clients => retained_clients_are_the_only_ones_left;
 }

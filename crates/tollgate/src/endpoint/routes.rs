@@ -1,9 +1,9 @@
 //! Which endpoint a request path names, and which methods each endpoint accepts. The paths
-//! come from the core's configuration ([`tollgate::discovery::EndpointPaths`]) so that what
+//! come from the core's configuration ([`crate::discovery::EndpointPaths`]) so that what
 //! discovery advertises and what is mounted cannot drift apart; both metadata documents sit
 //! where OIDC Discovery §4 and RFC 8414 §3 put them.
 
-use tollgate::discovery::EndpointPaths;
+use crate::discovery::EndpointPaths;
 
 /// An endpoint the adapter mounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

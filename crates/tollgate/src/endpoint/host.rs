@@ -7,10 +7,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tollgate::authorize::{AuthorizeOutcome, Session};
-use tollgate::{Request, Response};
+use crate::authorize::{AuthorizeOutcome, Session};
+use crate::http::{Request, Response};
 
-use crate::routes::Endpoint;
+use super::routes::Endpoint;
 
 /// The embedding application.
 ///
@@ -26,7 +26,7 @@ pub trait Host: Send + Sync + 'static {
     /// Renders an `/authorize` outcome that is not a redirect: [`AuthorizeOutcome::Login`],
     /// [`AuthorizeOutcome::Consent`] or [`AuthorizeOutcome::ErrorPage`]. Login and consent
     /// pages must set `set_browser_cookie` as an `HttpOnly; SameSite=Lax` cookie and carry
-    /// the handle and CSRF token in their form (see [`tollgate::authorize`]).
+    /// the handle and CSRF token in their form (see [`crate::authorize`]).
     fn page(
         &self,
         outcome: AuthorizeOutcome,
@@ -53,7 +53,6 @@ pub trait Host: Send + Sync + 'static {
 
 /// One answered request, for [`Host::observe`].
 #[derive(Debug)]
-#[non_exhaustive]
 pub struct Exchange<'a> {
     /// The method token.
     pub method: &'a str,
@@ -68,7 +67,7 @@ pub struct Exchange<'a> {
     /// Time from the request's arrival to the response.
     pub elapsed: Duration,
     /// After a `500`: the library failure behind it, for the operator.
-    pub failure: Option<&'a tollgate::Error>,
+    pub failure: Option<&'a crate::Error>,
 }
 
 /// A host without pages or sessions, for servers that only serve the token-side endpoints:
