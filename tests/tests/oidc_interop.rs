@@ -404,7 +404,7 @@ fn openidconnect_refuses_our_id_token_with_a_wrong_nonce_or_after_exp() {
 fn to_http(r: &Response) -> HttpResponse {
     let mut b = openidconnect::http::Response::builder().status(r.status);
     for (name, value) in &r.headers {
-        b = b.header(*name, value.as_str());
+        b = b.header(*name, AsRef::<str>::as_ref(value));
     }
     b.body(r.body.clone()).expect("valid HTTP response")
 }

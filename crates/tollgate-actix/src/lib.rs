@@ -295,6 +295,17 @@ pub fn actix_response(response: Response) -> HttpResponse {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
     for (name, value) in response.headers {
+        let value = match value {
+            std::borrow::Cow::Borrowed(s)
+                if s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+            {
+                actix_web::http::header::HeaderValue::from_static(s)
+            }
+            other => match actix_web::http::header::HeaderValue::from_str(&other) {
+                Ok(v) => v,
+                Err(_) => return HttpResponse::InternalServerError().finish(),
+            },
+        };
         builder.append_header((name, value));
     }
     builder.body(response.body)
@@ -302,9 +313,9 @@ pub fn actix_response(response: Response) -> HttpResponse {
 
 /// A short plain-text answer for what HTTP decides (404, 405, 413).
 fn plain(status: u16, text: &str, endpoint: Option<Endpoint>) -> Response {
-    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".to_string())];
+    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".into())];
     if let Some(e) = endpoint.filter(|_| status == 405) {
-        headers.push(("Allow", e.allow().to_string()));
+        headers.push(("Allow", e.allow().into()));
     }
     Response {
         status,

@@ -333,7 +333,7 @@ pub fn core_request(parts: &http::request::Parts, body: Vec<u8>) -> Request {
 pub fn hyper_response(response: Response) -> http::Response<Full<Bytes>> {
     let mut builder = http::Response::builder().status(response.status);
     for (name, value) in response.headers {
-        builder = builder.header(name, value);
+        builder = builder.header(name, header_value(value));
     }
     builder
         .body(Full::new(Bytes::from(response.body)))
@@ -344,11 +344,21 @@ pub fn hyper_response(response: Response) -> http::Response<Full<Bytes>> {
         })
 }
 
+/// A header value without a copy when it is a constant (most of the core's are).
+fn header_value(value: std::borrow::Cow<'static, str>) -> http::HeaderValue {
+    let valid = |s: &str| s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+    match value {
+        std::borrow::Cow::Borrowed(s) if valid(s) => http::HeaderValue::from_static(s),
+        other => http::HeaderValue::from_str(&other)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("invalid")),
+    }
+}
+
 /// A short plain-text answer for what HTTP decides (404, 405, 413).
 fn plain(status: u16, text: &str, endpoint: Option<Endpoint>) -> Response {
-    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".to_string())];
+    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".into())];
     if let Some(e) = endpoint.filter(|_| status == 405) {
-        headers.push(("Allow", e.allow().to_string()));
+        headers.push(("Allow", e.allow().into()));
     }
     Response {
         status,

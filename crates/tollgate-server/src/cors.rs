@@ -33,7 +33,7 @@ pub enum Decision {
     /// A preflight the layer answers itself (`204`), for this endpoint.
     Preflight(Response, Endpoint),
     /// Hand the request on, then add these headers to the response.
-    AddHeaders(Vec<(&'static str, String)>),
+    AddHeaders(Vec<(&'static str, std::borrow::Cow<'static, str>)>),
 }
 
 /// The request headers a preflight may ask for: client authentication and the form body.
@@ -123,11 +123,11 @@ impl Cors {
             // else goes on to the adapter (`405`, without CORS headers: the browser stops).
             return match (allowed, request_method) {
                 (Some(allow), Some(m)) if endpoint.accepts(m) => {
-                    let mut headers = vec![
-                        ("Access-Control-Allow-Origin", allow),
-                        ("Access-Control-Allow-Methods", endpoint.allow().to_string()),
-                        ("Access-Control-Allow-Headers", ALLOW_HEADERS.to_string()),
-                        ("Access-Control-Max-Age", MAX_AGE.to_string()),
+                    let mut headers: Vec<(&'static str, std::borrow::Cow<'static, str>)> = vec![
+                        ("Access-Control-Allow-Origin", allow.into()),
+                        ("Access-Control-Allow-Methods", endpoint.allow().into()),
+                        ("Access-Control-Allow-Headers", ALLOW_HEADERS.into()),
+                        ("Access-Control-Max-Age", MAX_AGE.to_string().into()),
                     ];
                     if vary {
                         headers.push(("Vary", "Origin".into()));
@@ -142,9 +142,9 @@ impl Cors {
                 _ => Decision::Pass,
             };
         }
-        let mut headers = Vec::new();
+        let mut headers: Vec<(&'static str, std::borrow::Cow<'static, str>)> = Vec::new();
         if let Some(allow) = allowed {
-            headers.push(("Access-Control-Allow-Origin", allow));
+            headers.push(("Access-Control-Allow-Origin", allow.into()));
             if matches!(class, Class::Api) {
                 // Bearer and Basic challenges (RFC 6750 §3) are readable by the script.
                 headers.push(("Access-Control-Expose-Headers", "WWW-Authenticate".into()));
@@ -186,7 +186,7 @@ mod tests {
         headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     #[test]

@@ -49,7 +49,7 @@ ul.scopes li:last-child{border-bottom:0}\
 code{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px;word-break:break-all}";
 
 /// The headers every page carries.
-fn page_headers() -> Vec<(&'static str, String)> {
+fn page_headers() -> Vec<(&'static str, std::borrow::Cow<'static, str>)> {
     vec![
         ("Content-Type", "text/html; charset=utf-8".into()),
         ("Cache-Control", "no-store".into()),

@@ -95,7 +95,7 @@ fn see_other(location: &str) -> tollgate::Response {
     tollgate::Response {
         status: 303,
         headers: vec![
-            ("Location", location.to_string()),
+            ("Location", location.to_string().into()),
             ("Cache-Control", "no-store".into()),
         ],
         body: Vec::new(),
@@ -107,7 +107,7 @@ fn method_not_allowed(allow: &str) -> tollgate::Response {
         status: 405,
         headers: vec![
             ("Content-Type", "text/plain; charset=utf-8".into()),
-            ("Allow", allow.to_string()),
+            ("Allow", allow.to_string().into()),
         ],
         body: b"method not allowed".to_vec(),
     }
@@ -262,7 +262,8 @@ impl App {
         if let Some(binding) = &prompt.set_browser_cookie {
             page.headers.push((
                 "Set-Cookie",
-                self.cookie_header(BINDING_COOKIE, binding.expose(), None),
+                self.cookie_header(BINDING_COOKIE, binding.expose(), None)
+                    .into(),
             ));
         }
         page
@@ -286,7 +287,8 @@ impl App {
         if let Some(binding) = &prompt.interaction.set_browser_cookie {
             page.headers.push((
                 "Set-Cookie",
-                self.cookie_header(BINDING_COOKIE, binding.expose(), None),
+                self.cookie_header(BINDING_COOKIE, binding.expose(), None)
+                    .into(),
             ));
         }
         page
@@ -394,7 +396,7 @@ impl App {
             other => return self.render(other),
         };
         if let Some(set_cookie) = self.start_session(subject) {
-            response.headers.push(("Set-Cookie", set_cookie));
+            response.headers.push(("Set-Cookie", set_cookie.into()));
         }
         response
     }

@@ -34,7 +34,14 @@ impl ClientId {
     /// # Errors
     /// [`ClientIdError`] when empty, longer than 255 bytes, or not `VSCHAR`.
     pub fn new(id: impl Into<String>) -> Result<ClientId, ClientIdError> {
-        let id = id.into();
+        ClientId::parse(&id.into())
+    }
+
+    /// Checks and wraps a borrowed identifier (one allocation, for the shared copy).
+    ///
+    /// # Errors
+    /// [`ClientIdError`] when empty, longer than 255 bytes, or not `VSCHAR`.
+    pub fn parse(id: &str) -> Result<ClientId, ClientIdError> {
         if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(ClientIdError);
         }

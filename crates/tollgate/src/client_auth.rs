@@ -16,7 +16,7 @@ use crate::client::{AuthMethod, Client, ClientId, ClientType};
 use crate::client_assertion::{verify_client_assertion, SpentJti};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::form::{decode_component, Params};
+use crate::form::{decode_component, decode_component_cow, Params};
 use crate::http::{HeaderValue, Request};
 use crate::token::SecretString;
 
@@ -176,9 +176,9 @@ fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAu
     }
     let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
     let colon = decoded.iter().position(|&b| b == b':').ok_or_else(bad)?;
-    let id = decode_component(&decoded[..colon]).map_err(|_| bad())?;
+    let id = decode_component_cow(&decoded[..colon]).map_err(|_| bad())?;
     let secret = decode_component(&decoded[colon + 1..]).map_err(|_| bad())?;
-    let id = ClientId::new(id).map_err(|_| bad())?;
+    let id = ClientId::parse(&id).map_err(|_| bad())?;
     Ok((id, SecretString::new(secret)))
 }
 

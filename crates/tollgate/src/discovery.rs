@@ -162,6 +162,6 @@ pub fn render(server: &Server, document: Document) -> Response {
     // Metadata is public and changes rarely: let clients cache it briefly.
     r.headers.retain(|(n, _)| *n == "Content-Type");
     r.headers
-        .push(("Cache-Control", "public, max-age=300".to_string()));
+        .push(("Cache-Control", "public, max-age=300".into()));
     r
 }

@@ -202,10 +202,10 @@ impl OAuthError {
         body.extend_from_slice(b"\"}");
         let mut r = Response::json(self.status, body);
         if let Some(c) = &self.challenge {
-            r.headers.push(("WWW-Authenticate", c.to_string()));
+            r.headers.push(("WWW-Authenticate", c.clone()));
         }
         if let Some(allow) = self.allow {
-            r.headers.push(("Allow", allow.to_string()));
+            r.headers.push(("Allow", allow.into()));
         }
         r
     }

@@ -70,7 +70,8 @@ impl Params {
         if input.len() > limits.max_bytes {
             return Err(OAuthError::invalid_request("the request is too large"));
         }
-        let mut pairs: Vec<(Cow<'static, str>, String)> = Vec::with_capacity(8);
+        // Sized on first use: an empty query string then costs no allocation.
+        let mut pairs: Vec<(Cow<'static, str>, String)> = Vec::new();
         let mut repeated: Vec<String> = Vec::new();
         let mut seen = 0usize;
         for segment in input.split(|&b| b == b'&') {
@@ -187,6 +188,19 @@ fn known_name(raw: &[u8]) -> Option<&'static str> {
 /// # Errors
 /// `invalid_request` when the decoded bytes are not UTF-8.
 pub fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
+    decode_component_cow(raw).map(Cow::into_owned)
+}
+
+/// [`decode_component`] without a copy when nothing needed decoding.
+///
+/// # Errors
+/// `invalid_request` when the decoded bytes are not UTF-8.
+pub fn decode_component_cow(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|_| OAuthError::invalid_request("a parameter is not valid UTF-8"));
+    }
     let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
         Cow::Owned(
             raw.iter()
@@ -198,7 +212,7 @@ pub fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
     };
     percent_decode(&plus_free)
         .decode_utf8()
-        .map(Cow::into_owned)
+        .map(|c| Cow::Owned(c.into_owned()))
         .map_err(|_| OAuthError::invalid_request("a parameter is not valid UTF-8"))
 }
 

@@ -2,6 +2,8 @@
 //! [`Response`] it turns back into one. No HTTP library is involved; header names compare
 //! case-insensitively as RFC 9110 §5.1 requires.
 
+use std::borrow::Cow;
+
 /// The request methods the endpoints distinguish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -114,8 +116,9 @@ pub enum HeaderValue<'a> {
 pub struct Response {
     /// The status code.
     pub status: u16,
-    /// Header fields; names are fixed by the core.
-    pub headers: Vec<(&'static str, String)>,
+    /// Header fields; names are fixed by the core, and most values are constants, so they
+    /// cost no allocation.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The body bytes.
     pub body: Vec<u8>,
 }
@@ -128,9 +131,9 @@ impl Response {
         Response {
             status,
             headers: vec![
-                ("Content-Type", "application/json".to_string()),
-                ("Cache-Control", "no-store".to_string()),
-                ("Pragma", "no-cache".to_string()),
+                ("Content-Type", Cow::Borrowed("application/json")),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+                ("Pragma", Cow::Borrowed("no-cache")),
             ],
             body,
         }
@@ -142,6 +145,6 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }

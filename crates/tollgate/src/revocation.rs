@@ -51,7 +51,7 @@ pub struct RevocationFlow<'s> {
 fn ok() -> Response {
     Response {
         status: 200,
-        headers: vec![("Cache-Control", "no-store".to_string())],
+        headers: vec![("Cache-Control", "no-store".into())],
         body: Vec::new(),
     }
 }

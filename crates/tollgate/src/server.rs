@@ -325,7 +325,7 @@ impl Server {
         );
         r.headers.retain(|(n, _)| *n == "Content-Type");
         r.headers
-            .push(("Cache-Control", "public, max-age=300".to_string()));
+            .push(("Cache-Control", "public, max-age=300".into()));
         r
     }
 

@@ -114,14 +114,7 @@ enum State {
         client: Client,
         params: CodeParams,
     },
-    AwaitRefresh {
-        client: Client,
-        token: SecretString,
-        hash: TokenHash,
-        scope: Option<Scope>,
-        lost_rotation: bool,
-        reloads: u8,
-    },
+    AwaitRefresh(RefreshRetry),
     AwaitPassword {
         client: Client,
         scope: Scope,
@@ -139,9 +132,19 @@ enum State {
         on_applied: Response,
         on_conflict: AfterConflict,
         /// Kept so a conflict can re-read the refresh token.
-        refresh: Option<Box<State>>,
+        refresh: Option<RefreshRetry>,
     },
     Finished,
+}
+
+/// A refresh request being decided, kept whole so a lost race can re-read and decide again.
+struct RefreshRetry {
+    client: Client,
+    token: SecretString,
+    hash: TokenHash,
+    scope: Option<Scope>,
+    lost_rotation: bool,
+    reloads: u8,
 }
 
 /// One token-endpoint request in progress. See the [module docs](self).
@@ -243,37 +246,19 @@ impl Flow for TokenFlow<'_> {
                 let d = authorization_code::decide(&ctx, &client, &params, record);
                 self.follow(d, None)
             }
-            (
-                State::AwaitRefresh {
-                    client,
-                    token,
-                    hash,
-                    scope,
-                    lost_rotation,
-                    reloads,
-                },
-                Answer::RefreshToken(view),
-            ) => {
+            (State::AwaitRefresh(retry), Answer::RefreshToken(view)) => {
                 let d = refresh::decide(
                     &ctx,
-                    &client,
+                    &retry.client,
                     &RefreshParams {
-                        token: &token,
-                        hash,
-                        scope: scope.as_ref(),
-                        lost_rotation,
+                        token: &retry.token,
+                        hash: retry.hash,
+                        scope: retry.scope.as_ref(),
+                        lost_rotation: retry.lost_rotation,
                     },
                     view,
                 );
-                let again = State::AwaitRefresh {
-                    client,
-                    token,
-                    hash,
-                    scope,
-                    lost_rotation,
-                    reloads,
-                };
-                self.follow(d, Some(Box::new(again)))
+                self.follow(d, Some(retry))
             }
             (State::AwaitJti { client, grant }, Answer::Committed(outcome)) => match outcome {
                 CommitOutcome::Applied => self.proceed(&ctx, client, grant),
@@ -313,23 +298,14 @@ impl Flow for TokenFlow<'_> {
                 (CommitOutcome::Applied, _) => Step::Done(on_applied),
                 (CommitOutcome::Conflict, AfterConflict::Respond(r)) => Step::Done(r),
                 (CommitOutcome::Conflict, AfterConflict::ReloadRefresh { lost_rotation }) => {
-                    match refresh.map(|b| *b) {
-                        Some(State::AwaitRefresh {
-                            client,
-                            token,
-                            hash,
-                            scope,
-                            lost_rotation: before,
-                            reloads,
-                        }) if reloads < MAX_RELOADS => {
-                            self.state = State::AwaitRefresh {
-                                client,
-                                token,
-                                hash,
-                                scope,
-                                lost_rotation: before || lost_rotation,
-                                reloads: reloads + 1,
-                            };
+                    match refresh {
+                        Some(retry) if retry.reloads < MAX_RELOADS => {
+                            let hash = retry.hash;
+                            self.state = State::AwaitRefresh(RefreshRetry {
+                                lost_rotation: retry.lost_rotation || lost_rotation,
+                                reloads: retry.reloads + 1,
+                                ..retry
+                            });
                             Step::LoadRefreshToken(hash)
                         }
                         _ => Step::Done(
@@ -407,14 +383,14 @@ impl TokenFlow<'_> {
             }
             GrantRequest::RefreshToken { token, scope } => {
                 let hash = TokenHash::of(token.expose());
-                self.state = State::AwaitRefresh {
+                self.state = State::AwaitRefresh(RefreshRetry {
                     client,
                     token,
                     hash,
                     scope,
                     lost_rotation: false,
                     reloads: 0,
-                };
+                });
                 Step::LoadRefreshToken(hash)
             }
             GrantRequest::Password {
@@ -468,7 +444,7 @@ impl TokenFlow<'_> {
         }
     }
 
-    fn follow(&mut self, decision: Result<Decision, Error>, refresh: Option<Box<State>>) -> Step {
+    fn follow(&mut self, decision: Result<Decision, Error>, refresh: Option<RefreshRetry>) -> Step {
         match decision {
             Ok(Decision::Respond(r)) => Step::Done(r),
             Ok(Decision::Commit {

@@ -49,7 +49,7 @@ fn bearer_error(status: u16, error: Option<&'static str>, description: &'static 
         Some(code) => format!("Bearer error=\"{code}\", error_description=\"{description}\""),
         None => "Bearer".to_string(),
     };
-    r.headers.push(("WWW-Authenticate", challenge));
+    r.headers.push(("WWW-Authenticate", challenge.into()));
     r
 }
 

@@ -32,9 +32,9 @@ pub fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     Response {
         status: 303,
         headers: vec![
-            ("Location", location),
-            ("Cache-Control", "no-store".to_string()),
-            ("Pragma", "no-cache".to_string()),
+            ("Location", location.into()),
+            ("Cache-Control", "no-store".into()),
+            ("Pragma", "no-cache".into()),
         ],
         body: Vec::new(),
     }
