@@ -36,6 +36,23 @@ def median_ns(group, bench):
         return None
 
 
+def median_ci(group, bench):
+    path = os.path.join(CRITERION, group, bench, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            ci = json.load(f)["median"]["confidence_interval"]
+        return ci["lower_bound"], ci["upper_bound"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def fmt_ci(group, bench):
+    ci = median_ci(group, bench)
+    if ci is None:
+        return "—"
+    return f"{ci[0] / 1000:,.2f}–{ci[1] / 1000:,.2f} µs"
+
+
 def fmt_ns(ns):
     if ns is None:
         return "—"
@@ -221,21 +238,25 @@ def main():
     md.append("## Peers in process, side by side (criterion, same run)\n")
     md.append("Bytes in, JSON out, for each library: a form body and `Authorization: Basic` go in, a "
               "token response comes out, against each library's in-memory store; only that call is "
-              "timed. Ratio = peer median ÷ Tollgate median (above 1: Tollgate is faster). The "
+              "timed. Ratio = peer median ÷ Tollgate median (above 1: Tollgate is faster); a wide confidence "
+              "interval means the run was disturbed or the library's cost varies, and the ratio is "
+              "then not robust. The "
               f"target is a ratio of at least {PEER_RATIO_TARGET:g} against both peers on each line.\n")
     for group, title, entries in PEER_GROUPS:
         base = median_ns(group, "tollgate")
         md.append(f"**{title}**\n")
-        md.append("| implementation | median | ratio to Tollgate | target met |\n|---|---:|---:|---|")
+        md.append("| implementation | median | 95 % CI of the median | ratio to Tollgate | target met |\n"
+                  "|---|---:|---:|---:|---|")
         for bench, name in entries:
             ns = median_ns(group, bench)
             if bench.startswith("tollgate"):
-                md.append(f"| {name} | {fmt_ns(ns)} | — | |")
+                md.append(f"| {name} | {fmt_ns(ns)} | {fmt_ci(group, bench)} | — | |")
             else:
                 ratio = ns / base if ns and base else None
                 met = "—" if ratio is None else ("yes" if ratio >= PEER_RATIO_TARGET else
                                                  f"no ({ratio:.2f}× of {PEER_RATIO_TARGET:g}×)")
-                md.append(f"| {name} | {fmt_ns(ns)} | {'—' if ratio is None else f'{ratio:.2f}×'} | {met} |")
+                md.append(f"| {name} | {fmt_ns(ns)} | {fmt_ci(group, bench)} | "
+                          f"{'—' if ratio is None else f'{ratio:.2f}×'} | {met} |")
         md.append("")
     md.append(PEER_NOTES)
 
