@@ -6,6 +6,7 @@
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::Error;
+use crate::json_write::JsonObject;
 use crate::random::SecureRandom;
 use crate::scope::Scope;
 use crate::token::{mint_token, FamilyId, TokenHash, TokenKind};
@@ -71,18 +72,6 @@ pub(crate) fn mint_jwt(
     claims: &AccessTokenClaims<'_>,
     random: &dyn SecureRandom,
 ) -> Result<String, Error> {
-    #[derive(serde::Serialize)]
-    struct Jwt<'a> {
-        iss: &'a str,
-        exp: u64,
-        aud: &'a str,
-        sub: &'a str,
-        client_id: &'a str,
-        iat: u64,
-        jti: &'a str,
-        #[serde(skip_serializing_if = "str::is_empty")]
-        scope: &'a str,
-    }
     let mut jti = [0u8; 16];
     random.fill(&mut jti)?;
     let mut jti_text = String::with_capacity(22);
@@ -95,17 +84,26 @@ pub(crate) fn mint_jwt(
         "" => claims.issuer,
         a => a,
     };
-    let body = Jwt {
-        iss: claims.issuer,
-        exp: claims.expires_at.secs(),
-        aud: audience,
-        sub: claims.subject.unwrap_or(claims.client_id.as_str()),
-        client_id: claims.client_id.as_str(),
-        iat: claims.issued_at.secs(),
-        jti: &jti_text,
-        scope: claims.scope.as_str(),
-    };
-    Ok(server.keys().encode(Some("at+jwt"), &body)?)
+    let mut body = JsonObject::with_capacity(256 + claims.scope.as_str().len());
+    body.str("iss", claims.issuer)
+        .u64("exp", claims.expires_at.secs())
+        .str("aud", audience)
+        .str("sub", claims.subject.unwrap_or(claims.client_id.as_str()))
+        .str("client_id", claims.client_id.as_str())
+        .u64("iat", claims.issued_at.secs())
+        .str("jti", &jti_text);
+    if !claims.scope.is_empty() {
+        body.str("scope", claims.scope.as_str());
+    }
+    let keys = server.keys();
+    let key = keys
+        .signing_key()
+        .ok_or(crate::jose::JoseError::KeyNotFound)?;
+    Ok(crate::jose::sign_compact(
+        key,
+        Some("at+jwt"),
+        &body.finish(),
+    )?)
 }
 
 /// Opaque random access tokens: `tga_` and 256 bits in base64url. The default.
@@ -115,12 +113,19 @@ pub struct OpaqueAccessTokens;
 impl AccessTokenFormat for OpaqueAccessTokens {
     fn mint(
         &self,
-        _claims: &AccessTokenClaims<'_>,
+        claims: &AccessTokenClaims<'_>,
         random: &dyn SecureRandom,
     ) -> Result<String, Error> {
-        Ok(mint_token(TokenKind::Access, random)?
-            .value
-            .expose()
-            .to_string())
+        Ok(self.mint_hashed(claims, random)?.0)
+    }
+
+    /// The minted token already carries its hash: no second hash, no copy of the value.
+    fn mint_hashed(
+        &self,
+        _claims: &AccessTokenClaims<'_>,
+        random: &dyn SecureRandom,
+    ) -> Result<(String, TokenHash), Error> {
+        let minted = mint_token(TokenKind::Access, random)?;
+        Ok((minted.value.into_inner(), minted.hash))
     }
 }

@@ -9,6 +9,8 @@
 //! compared in constant time. Every failure is `invalid_client`; with 401 and a `Basic`
 //! challenge when the `Authorization` header was used (CA-03).
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -16,7 +18,7 @@ use crate::client::{AuthMethod, Client, ClientId, ClientType};
 use crate::client_assertion::{verify_client_assertion, SpentJti};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::form::{decode_component, decode_component_cow, Params};
+use crate::form::{decode_component_cow, Params};
 use crate::http::{HeaderValue, Request};
 use crate::token::SecretString;
 
@@ -174,11 +176,18 @@ fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAu
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
     }
-    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let mut decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
     let colon = decoded.iter().position(|&b| b == b':').ok_or_else(bad)?;
     let id = decode_component_cow(&decoded[..colon]).map_err(|_| bad())?;
-    let secret = decode_component(&decoded[colon + 1..]).map_err(|_| bad())?;
     let id = ClientId::parse(&id).map_err(|_| bad())?;
+    let secret = match decode_component_cow(&decoded[colon + 1..]).map_err(|_| bad())? {
+        Cow::Owned(secret) => secret,
+        // Nothing was escaped: the decoded buffer becomes the secret, without a copy.
+        Cow::Borrowed(_) => {
+            decoded.drain(..=colon);
+            String::from_utf8(decoded).map_err(|_| bad())?
+        }
+    };
     Ok((id, SecretString::new(secret)))
 }
 

@@ -50,6 +50,7 @@ pub mod http;
 pub mod id_token;
 pub mod introspection;
 pub mod jose;
+mod json_write;
 pub mod pkce;
 pub mod policy;
 pub mod random;

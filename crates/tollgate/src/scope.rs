@@ -90,7 +90,11 @@ impl Scope {
     /// Whether `token` is in the set.
     #[must_use]
     pub fn contains(&self, token: &str) -> bool {
-        self.iter().any(|t| t == token)
+        // On bytes: the canonical form is ASCII separated by single spaces.
+        self.canonical
+            .as_bytes()
+            .split(|&b| b == b' ')
+            .any(|t| t == token.as_bytes())
     }
 
     /// Whether every token of `self` is in `other`.

@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::token::TokenHash;
 
-const DOMAIN: &[u8] = b"tollgate/refresh-grace-successor/v1\0";
+/// The key-derivation label. Short, so label and token (51 bytes) fit one SHA-256 block.
+const DOMAIN: &[u8] = b"tgs2";
+/// The label of version 1, still accepted when opening, so successors sealed before an
+/// upgrade replay inside their grace window.
+const DOMAIN_V1: &[u8] = b"tollgate/refresh-grace-successor/v1\0";
 
 /// A successor response encrypted under a key only the old token's holder can derive.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +35,12 @@ impl std::fmt::Debug for SealedResponse {
 /// so a single hash is a sound key-derivation function here (no extract step is needed),
 /// and the label keeps the key apart from the token's storage hash.
 fn key_for(old_token: &str) -> Result<LessSafeKey, Error> {
+    key_with(DOMAIN, old_token)
+}
+
+fn key_with(domain: &[u8], old_token: &str) -> Result<LessSafeKey, Error> {
     let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(DOMAIN);
+    ctx.update(domain);
     ctx.update(old_token.as_bytes());
     let key = ctx.finish();
     let unbound = UnboundKey::new(&CHACHA20_POLY1305, key.as_ref()).map_err(|_| Error::Seal)?;
@@ -70,7 +78,17 @@ pub fn seal(
 /// Opens a sealed successor with the presented old token; `None` if it does not open.
 #[must_use]
 pub fn open(old_token: &str, old_hash: &TokenHash, sealed: &SealedResponse) -> Option<Vec<u8>> {
-    let key = key_for(old_token).ok()?;
+    open_with(DOMAIN, old_token, old_hash, sealed)
+        .or_else(|| open_with(DOMAIN_V1, old_token, old_hash, sealed))
+}
+
+fn open_with(
+    domain: &[u8],
+    old_token: &str,
+    old_hash: &TokenHash,
+    sealed: &SealedResponse,
+) -> Option<Vec<u8>> {
+    let key = key_with(domain, old_token).ok()?;
     if sealed.0.len() < NONCE_LEN + CHACHA20_POLY1305.tag_len() {
         return None;
     }
@@ -88,6 +106,24 @@ pub fn open(old_token: &str, old_hash: &TokenHash, sealed: &SealedResponse) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A successor sealed by version 1 (before an upgrade) still opens.
+    #[test]
+    fn a_version_1_successor_still_opens() {
+        let h = TokenHash::of("tgr_old");
+        let key = key_with(DOMAIN_V1, "tgr_old").unwrap();
+        let mut out = vec![7u8; NONCE_LEN];
+        out.extend_from_slice(b"{}");
+        let tag = key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([7; NONCE_LEN]),
+                Aad::from(&h.0),
+                &mut out[NONCE_LEN..],
+            )
+            .unwrap();
+        out.extend_from_slice(tag.as_ref());
+        assert_eq!(open("tgr_old", &h, &SealedResponse(out)).unwrap(), b"{}");
+    }
 
     #[test]
     fn round_trip_and_wrong_token_fails() {

@@ -297,6 +297,7 @@ impl Flow for TokenFlow<'_> {
             ) => match (outcome, on_conflict) {
                 (CommitOutcome::Applied, _) => Step::Done(on_applied),
                 (CommitOutcome::Conflict, AfterConflict::Respond(r)) => Step::Done(r),
+                (CommitOutcome::Conflict, AfterConflict::Refuse(e)) => Step::Done(e.to_response()),
                 (CommitOutcome::Conflict, AfterConflict::ReloadRefresh { lost_rotation }) => {
                     match refresh {
                         Some(retry) if retry.reloads < MAX_RELOADS => {

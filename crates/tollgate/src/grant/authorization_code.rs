@@ -97,8 +97,8 @@ pub(crate) fn decide(
             issuance,
         },
         on_applied: response,
-        on_conflict: AfterConflict::Respond(
-            OAuthError::invalid_grant("the authorization code was already used").to_response(),
-        ),
+        on_conflict: AfterConflict::Refuse(OAuthError::invalid_grant(
+            "the authorization code was already used",
+        )),
     })
 }

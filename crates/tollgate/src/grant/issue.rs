@@ -6,13 +6,12 @@
 //! `refresh_token` grant, the matched policy allows it, and — for browser SPAs — the
 //! server's SPA switch is on.
 
-use serde::Serialize;
-
 use crate::access_token::AccessTokenClaims;
 use crate::client::{AccessTokenKind, ApplicationKind, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::http::Response;
+use crate::json_write::JsonObject;
 use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
 use crate::random::{RandomPool, SecureRandom as _};
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
@@ -240,34 +239,25 @@ impl<'s> Ctx<'s> {
         scope: &Scope,
         id_token: Option<&str>,
     ) -> Response {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            access_token: &'a str,
-            token_type: &'a str,
-            expires_in: u64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            refresh_token: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            scope: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            id_token: Option<&'a str>,
-        }
-        let body = Body {
-            access_token: &access.value,
-            token_type: self.server.access_token_format().token_type(),
-            expires_in: self.now.until(access.record.expires_at),
-            refresh_token: refresh,
-            scope: (!scope.is_empty()).then(|| scope.as_str()),
-            id_token,
-        };
-        let mut bytes = Vec::with_capacity(
-            96 + access.value.len()
+        let mut body = JsonObject::with_capacity(
+            112 + access.value.len()
                 + refresh.map_or(0, str::len)
                 + scope.as_str().len()
                 + id_token.map_or(0, str::len),
         );
-        // Serialising plain strings and integers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut bytes, &body);
+        body.str("access_token", &access.value)
+            .str("token_type", self.server.access_token_format().token_type())
+            .u64("expires_in", self.now.until(access.record.expires_at));
+        if let Some(refresh) = refresh {
+            body.str("refresh_token", refresh);
+        }
+        if !scope.is_empty() {
+            body.str("scope", scope.as_str());
+        }
+        if let Some(id_token) = id_token {
+            body.str("id_token", id_token);
+        }
+        let bytes = body.finish();
         Response::json(200, bytes)
     }
 }

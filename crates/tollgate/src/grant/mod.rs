@@ -136,6 +136,9 @@ pub(crate) enum Decision {
 pub(crate) enum AfterConflict {
     /// Answer this.
     Respond(Response),
+    /// Answer this error; its response is built only when the conflict happens, so a
+    /// successful request never renders an error it then drops.
+    Refuse(OAuthError),
     /// Re-read the refresh token and decide again; `lost_rotation` marks that this request
     /// lost a rotation race, which is concurrency, not evidence of theft.
     ReloadRefresh { lost_rotation: bool },

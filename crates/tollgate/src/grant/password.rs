@@ -101,8 +101,8 @@ pub(crate) fn decide(
     Ok(Decision::Commit {
         commit: Commit::Issue(issuance),
         on_applied: response,
-        on_conflict: AfterConflict::Respond(
-            OAuthError::server_error("a new grant collided with an existing one").to_response(),
-        ),
+        on_conflict: AfterConflict::Refuse(OAuthError::server_error(
+            "a new grant collided with an existing one",
+        )),
     })
 }

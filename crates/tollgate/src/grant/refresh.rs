@@ -189,9 +189,9 @@ pub(crate) fn decide(
                     access: access.record,
                 },
                 on_applied: response,
-                on_conflict: AfterConflict::Respond(
-                    OAuthError::invalid_grant("the refresh token is no longer valid").to_response(),
-                ),
+                on_conflict: AfterConflict::Refuse(OAuthError::invalid_grant(
+                    "the refresh token is no longer valid",
+                )),
             })
         }
     }

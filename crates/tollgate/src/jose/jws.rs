@@ -16,7 +16,7 @@ use ring::hmac;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{b64_decode, b64_encode, parse_object, Algorithm, JoseError, Jwk, SigningKey};
+use super::{b64_decode, parse_object, Algorithm, JoseError, Jwk, SigningKey};
 
 /// A reasonable `max_len` for [`CompactJws::parse`]: 16 KiB, far above any ID token, access
 /// token or client assertion Tollgate deals with.
@@ -292,11 +292,22 @@ struct OutHeader<'a> {
     typ: Option<&'a str>,
 }
 
-fn signing_input(header: &OutHeader<'_>, payload: &[u8]) -> Result<String, JoseError> {
+/// `BASE64URL(header) '.' BASE64URL(payload)` in one buffer with room for the signature
+/// of `sig_len` bytes to follow, so signing allocates once.
+fn signing_input(
+    header: &OutHeader<'_>,
+    payload: &[u8],
+    sig_len: usize,
+) -> Result<String, JoseError> {
+    use base64::Engine as _;
     let header = serde_json::to_vec(header).map_err(|e| JoseError::Serialization(e.to_string()))?;
-    let mut out = b64_encode(&header);
+    let b64_len = |n: usize| n.div_ceil(3) * 4;
+    let mut out = String::with_capacity(
+        b64_len(header.len()) + b64_len(payload.len()) + b64_len(sig_len) + 2,
+    );
+    super::B64.encode_string(&header, &mut out);
     out.push('.');
-    out.push_str(&b64_encode(payload));
+    super::B64.encode_string(payload, &mut out);
     Ok(out)
 }
 
@@ -318,10 +329,15 @@ pub fn sign_compact(
         kid: Some(key.kid()),
         typ,
     };
-    let mut out = signing_input(&header, payload)?;
+    // 64 bytes for ES256 and EdDSA; RSA signatures are as long as the modulus.
+    let sig_len = match key.algorithm() {
+        Algorithm::Es256 | Algorithm::EdDsa => 64,
+        _ => 512,
+    };
+    let mut out = signing_input(&header, payload, sig_len)?;
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
-    out.push_str(&b64_encode(&sig));
+    base64::Engine::encode_string(&super::B64, &sig, &mut out);
     Ok(out)
 }
 
@@ -343,16 +359,17 @@ pub fn sign_compact_hs256(
         kid,
         typ,
     };
-    let mut out = signing_input(&header, payload)?;
+    let mut out = signing_input(&header, payload, 32)?;
     let tag = hmac::sign(&key, out.as_bytes());
     out.push('.');
-    out.push_str(&b64_encode(tag.as_ref()));
+    base64::Engine::encode_string(&super::B64, tag.as_ref(), &mut out);
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jose::b64_encode;
     use crate::jose::key::tests::RSA_PEM;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-shared";
