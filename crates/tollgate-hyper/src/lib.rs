@@ -13,7 +13,7 @@
 //! use std::sync::Arc;
 //! use tollgate::{ApplicationKind, AuthMethod, Client, ClientId, ClientType, GrantType};
 //! use tollgate::{MemoryStore, Scope, SecretHash, Server, ServerConfig};
-//! use tollgate_hyper::{Endpoints, NoInteraction};
+//! use tollgate_hyper::{Endpoints, IntoService as _, NoInteraction};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,195 +54,86 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tollgate::claims::{ClaimsSource, NoClaims};
+use tollgate::claims::ClaimsSource;
+use tollgate::endpoint::{plain, refuse_method};
 use tollgate::grant::password::AsyncPasswordVerifier;
 use tollgate::store::AsyncStore;
-use tollgate::{Method, NoPasswordUsers, Request, Response, Server};
+use tollgate::{Method, Request, Response};
 
-pub use tollgate::endpoint::{Exchange, Host, NoInteraction};
+pub use tollgate::endpoint::{Endpoint, Endpoints, Exchange, Host, NoInteraction, Routes};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub use tollgate::endpoint::{Endpoint, Routes};
 
-/// The endpoints, their dependencies and HTTP limits; build with [`Endpoints::new`], then
-/// [`Endpoints::into_service`].
-pub struct Endpoints<S, U = NoPasswordUsers, C = NoClaims, H = NoInteraction> {
-    server: Arc<Server>,
-    store: Arc<S>,
-    users: Arc<U>,
-    claims: Arc<C>,
-    host: Arc<H>,
-    routes: Routes,
-    max_body: usize,
-}
-
-impl<S: AsyncStore + 'static> Endpoints<S> {
-    /// The endpoints of `server` over `store`, mounted under the issuer's path, with no
-    /// password-grant users, no claims beyond `sub`, no login pages, and the core's form
-    /// size limit as the body limit.
-    #[must_use]
-    pub fn new(server: Arc<Server>, store: Arc<S>) -> Self {
-        let routes = Routes::new(
-            Routes::issuer_path(&server.config().issuer),
-            &server.config().endpoints,
-        );
-        let max_body = server.config().form_limits.max_bytes;
-        Endpoints {
-            server,
-            store,
-            users: Arc::new(NoPasswordUsers),
-            claims: Arc::new(NoClaims),
-            host: Arc::new(NoInteraction),
-            routes,
-            max_body,
-        }
-    }
-}
-
-impl<S, U, C, H> Endpoints<S, U, C, H> {
-    /// The password-grant verifier.
-    #[must_use]
-    pub fn users<U2>(self, users: Arc<U2>) -> Endpoints<S, U2, C, H> {
-        Endpoints {
-            users,
-            server: self.server,
-            store: self.store,
-            claims: self.claims,
-            host: self.host,
-            routes: self.routes,
-            max_body: self.max_body,
-        }
-    }
-
-    /// The source of UserInfo claims.
-    #[must_use]
-    pub fn claims<C2>(self, claims: Arc<C2>) -> Endpoints<S, U, C2, H> {
-        Endpoints {
-            claims,
-            server: self.server,
-            store: self.store,
-            users: self.users,
-            host: self.host,
-            routes: self.routes,
-            max_body: self.max_body,
-        }
-    }
-
-    /// The host: sessions, pages, extra routes, logging.
-    #[must_use]
-    pub fn host<H2>(self, host: Arc<H2>) -> Endpoints<S, U, C, H2> {
-        Endpoints {
-            host,
-            server: self.server,
-            store: self.store,
-            users: self.users,
-            claims: self.claims,
-            routes: self.routes,
-            max_body: self.max_body,
-        }
-    }
-
-    /// Mounts the endpoints under `base` instead of the issuer's path.
-    #[must_use]
-    pub fn base_path(mut self, base: &str) -> Self {
-        self.routes = Routes::new(base, &self.server.config().endpoints);
-        self
-    }
-
-    /// The largest request body accepted; more is a `413`.
-    #[must_use]
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
-    }
-
-    /// The mounted routes.
-    #[must_use]
-    pub fn routes(&self) -> &Routes {
-        &self.routes
-    }
-
+/// Turns [`Endpoints`] into the hyper adapter's [`tower_service::Service`].
+pub trait IntoService<S, U, C, H> {
     /// The [`tower_service::Service`] answering every request.
     #[must_use]
-    pub fn into_service(self) -> TollgateService<S, U, C, H> {
+    fn into_service(self) -> TollgateService<S, U, C, H>;
+}
+
+impl<S, U, C, H> IntoService<S, U, C, H> for Endpoints<S, U, C, H> {
+    fn into_service(self) -> TollgateService<S, U, C, H> {
         TollgateService {
             inner: Arc::new(self),
         }
     }
 }
 
-impl<S, U, C, H> Endpoints<S, U, C, H>
+async fn handle<S, U, C, H, B>(
+    endpoints: &Endpoints<S, U, C, H>,
+    request: http::Request<B>,
+) -> http::Response<Full<Bytes>>
 where
     S: AsyncStore + 'static,
     U: AsyncPasswordVerifier + 'static,
     C: ClaimsSource + 'static,
     H: Host,
+    B: Body,
+    B::Error: Into<BoxError>,
 {
-    /// Runs the core for one endpoint. No decision is made here: each arm hands the request
-    /// to the core's flow and the flow's needs to the store, verifier, claims or host.
-    async fn answer(
-        &self,
-        endpoint: Endpoint,
-        request: &Request,
-    ) -> (Response, Option<tollgate::Error>) {
-        let backends = tollgate::endpoint::Backends {
-            server: &self.server,
-            store: &*self.store,
-            users: &*self.users,
-            claims: &*self.claims,
-        };
-        tollgate::endpoint::answer(&backends, &*self.host, endpoint, request).await
-    }
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let endpoint = endpoints.routes().find(parts.uri.path());
+    let (response, core, failure) = respond(endpoints, endpoint, &parts, body).await;
+    endpoints.observe(&Exchange {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        endpoint,
+        request: core.as_ref(),
+        status: response.status,
+        elapsed: started.elapsed(),
+        failure: failure.as_ref(),
+    });
+    hyper_response(response)
+}
 
-    async fn handle<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
-    where
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        let started = Instant::now();
-        let (parts, body) = request.into_parts();
-        let endpoint = self.routes.find(parts.uri.path());
-        let (response, core, failure) = self.respond(endpoint, &parts, body).await;
-        self.host.observe(&Exchange {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            endpoint,
-            request: core.as_ref(),
-            status: response.status,
-            elapsed: started.elapsed(),
-            failure: failure.as_ref(),
-        });
-        hyper_response(response)
+/// The response, the core request it answers (none when refused before reading it) and any
+/// library failure behind a `500`.
+async fn respond<S, U, C, H, B>(
+    endpoints: &Endpoints<S, U, C, H>,
+    endpoint: Option<Endpoint>,
+    parts: &http::request::Parts,
+    body: B,
+) -> (Response, Option<Request>, Option<tollgate::Error>)
+where
+    S: AsyncStore + 'static,
+    U: AsyncPasswordVerifier + 'static,
+    C: ClaimsSource + 'static,
+    H: Host,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    if let Some(refusal) = refuse_method(endpoint, parts.method.as_str()) {
+        return (refusal, None, None);
     }
-
-    /// The response, the core request it answers (none when refused before reading it) and
-    /// any library failure behind a `500`.
-    async fn respond<B>(
-        &self,
-        endpoint: Option<Endpoint>,
-        parts: &http::request::Parts,
-        body: B,
-    ) -> (Response, Option<Request>, Option<tollgate::Error>)
-    where
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        if let Some(e) = endpoint.filter(|e| !e.accepts(parts.method.as_str())) {
-            return (plain(405, "method not allowed", Some(e)), None, None);
-        }
-        let request = match read_body(body, &parts.headers, self.max_body).await {
-            Ok(bytes) => core_request(parts, bytes),
-            Err(refusal) => return (refusal, None, None),
-        };
-        let (response, failure) = match endpoint {
-            Some(e) => self.answer(e, &request).await,
-            None => match self.host.other(parts.uri.path(), &request).await {
-                Some(r) => (r, None),
-                None => (plain(404, "not found", None), None),
-            },
-        };
-        (response, Some(request), failure)
-    }
+    let request = match read_body(body, &parts.headers, endpoints.body_limit()).await {
+        Ok(bytes) => core_request(parts, bytes),
+        Err(refusal) => return (refusal, None, None),
+    };
+    let (response, failure) = endpoints
+        .dispatch(endpoint, parts.uri.path(), &request)
+        .await;
+    (response, Some(request), failure)
 }
 
 /// The endpoints as a [`tower_service::Service`] over any `http` request body; cheap to
@@ -279,7 +170,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { Ok(inner.handle(request).await) })
+        Box::pin(async move { Ok(handle(&inner, request).await) })
     }
 }
 
@@ -351,19 +242,6 @@ fn header_value(value: std::borrow::Cow<'static, str>) -> http::HeaderValue {
         std::borrow::Cow::Borrowed(s) if valid(s) => http::HeaderValue::from_static(s),
         other => http::HeaderValue::from_str(&other)
             .unwrap_or_else(|_| http::HeaderValue::from_static("invalid")),
-    }
-}
-
-/// A short plain-text answer for what HTTP decides (404, 405, 413).
-fn plain(status: u16, text: &str, endpoint: Option<Endpoint>) -> Response {
-    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".into())];
-    if let Some(e) = endpoint.filter(|_| status == 405) {
-        headers.push(("Allow", e.allow().into()));
-    }
-    Response {
-        status,
-        headers,
-        body: text.as_bytes().to_vec(),
     }
 }
 

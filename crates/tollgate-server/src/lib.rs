@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use tollgate::authorize::{AuthorizeOutcome, Session};
 use tollgate::{Client, Clock, Request, Response, Server, StoreError, SystemClock, UnixTime};
+use tollgate_hyper::IntoService as _;
 
 pub use config::{Config, ConfigError};
 pub use keys::KeySource;
@@ -406,6 +407,7 @@ pub fn serve_actix(
 ) -> std::io::Result<actix_web::dev::Server> {
     use actix_web::dev::Service as _;
     use actix_web::http::header::{HeaderName, HeaderValue};
+    use tollgate_actix::Register as _;
 
     let endpoints = tollgate_actix::Endpoints::new(Arc::clone(&app.server), Arc::clone(&app.store))
         .users(Arc::clone(&app.users))

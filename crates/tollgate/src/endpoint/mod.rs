@@ -3,13 +3,16 @@
 //! ([`Host`]: the browser session, the login/consent/error pages, extra routes, a log hook),
 //! and [`answer`], which runs the right flow for an endpoint with the async drivers. An
 //! adapter only converts its framework's request and response and enforces HTTP limits;
-//! every OAuth decision stays here (DESIGN.md principle 3).
+//! every OAuth decision stays here (DESIGN.md principle 3). [`Endpoints`] bundles what an
+//! adapter serves with and answers a request once its body is read.
 
 mod host;
 mod routes;
+mod set;
 
 pub use host::{Exchange, Host, NoInteraction};
 pub use routes::{Endpoint, Routes};
+pub use set::{plain, refuse_method, Endpoints};
 
 use crate::authorize::AuthorizeOutcome;
 use crate::claims::ClaimsSource;
