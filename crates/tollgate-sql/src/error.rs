@@ -84,6 +84,20 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// The message of the `RAISE(ABORT, …)` with which a one-statement SQLite commit's trigger
+/// reports that its precondition did not hold (`migrations/sqlite/0002_one_statement_commits.sql`).
+pub(crate) const STALE: &str = "tollgate:stale";
+
+/// SQLite's extended result code for a `RAISE(ABORT, …)` in a trigger.
+const SQLITE_CONSTRAINT_TRIGGER: &str = "1811";
+
+/// Whether `e` is that abort: inside a commit, a precondition that failed (a conflict, not
+/// a fault). SQLite rolled the statement back, so nothing of it was written.
+pub(crate) fn is_stale(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.message() == STALE && db.code().as_deref() == Some(SQLITE_CONSTRAINT_TRIGGER))
+}
+
 /// Maps a driver failure during `what` onto the core's classes.
 pub(crate) fn store_error(what: &str, e: &sqlx::Error) -> StoreError {
     let message = format!("{what}: {e}");

@@ -22,10 +22,15 @@
 //!   commit is a single statement — a conditional `UPDATE`/`DELETE` or a keyed
 //!   `INSERT … ON CONFLICT DO NOTHING`, with the dependent inserts as data-modifying CTEs
 //!   over its `RETURNING` rows — so it is one implicit transaction and one round trip; see
-//!   the `postgres` module for why that holds under `READ COMMITTED`. On SQLite a commit is
-//!   one conditional statement or a `BEGIN IMMEDIATE` transaction on the single writer
-//!   connection. No commit ever reads, decides in Rust, then writes without holding the
-//!   lock that makes the decision still true.
+//!   the `postgres` module for why that holds under `READ COMMITTED`. On SQLite, which has
+//!   no data-modifying CTEs, every commit but one is also a single statement on the single
+//!   writer connection: a conditional statement, or for a rotation, static refresh use,
+//!   code redemption or issuance an `INSERT` into a view whose trigger checks the
+//!   precondition (aborting the statement when it fails) and then writes; only
+//!   `FinishInteraction` stays a `BEGIN IMMEDIATE` transaction (see the `sqlite` module).
+//!   So a warm refresh is two statements on both backends: the lookup and the commit. No
+//!   commit ever reads, decides in Rust, then writes without holding the lock that makes the
+//!   decision still true.
 //! - **Only hashes.** Codes, tokens, interaction secrets and `jti`s are stored and looked
 //!   up by SHA-256 only (RFC 6749 §10.3, §10.5).
 //! - **Bounded purges with indexes.** [`SqlStore::purge_expired`] deletes in batches through
@@ -250,7 +255,8 @@ impl SqlStore {
     }
 
     /// How many SQL statements this store has sent (lookups, commit statements, and on
-    /// SQLite a transaction's `BEGIN` and `COMMIT`/`ROLLBACK`); for benches and tests.
+    /// SQLite a transaction's `BEGIN` and `COMMIT`/`ROLLBACK`); for benches and tests. A
+    /// warm refresh with rotation adds 2 on either backend: the lookup and the commit.
     #[must_use]
     pub fn statements_executed(&self) -> u64 {
         match &self.backend {

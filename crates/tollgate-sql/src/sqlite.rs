@@ -6,17 +6,41 @@
 //! answered with `200` survives a `SIGKILL` of the server — and, unlike `NORMAL`, also a
 //! power cut or kernel crash right after the answer. The cost is one fsync per write.
 //!
-//! **Atomicity.** There is exactly one writer connection, and every multi-statement commit
-//! runs in `BEGIN IMMEDIATE`, which takes SQLite's write lock before its first statement, so
-//! a commit's conditional `UPDATE`/`DELETE` and the inserts that depend on it see no other
-//! writer in between — not another task of this server (they queue for the one writer
-//! connection) and not another process on the same file (it waits up to `busy_timeout` for
-//! the lock, then the request fails with `503`). A failed precondition or any error rolls
-//! the whole transaction back. Reads use a separate pool of read-only connections; in WAL
-//! mode they never block the writer or each other and always see the last commit.
+//! **One statement per hot commit.** SQLite has no data-modifying CTEs, so where PostgreSQL
+//! writes a rotation as one `WITH … UPDATE … INSERT …` statement, this backend writes it as
+//! one `INSERT` into a view that holds no rows, whose `INSTEAD OF INSERT` trigger
+//! (`migrations/sqlite/0002_one_statement_commits.sql`) first checks the precondition and
+//! aborts with `RAISE(ABORT, 'tollgate:stale')` when it does not hold, then does the
+//! conditional `UPDATE` and the `INSERT`s. The store reports the abort — like a duplicate
+//! key — as [`CommitOutcome::Conflict`], never as a failure. So a warm refresh is two
+//! statements: the lookup and this one. The commits, by how they are written:
 //!
-//! SQLite has no data-modifying CTEs, so where PostgreSQL needs one statement a commit here
-//! is a short transaction; all of it runs in-process, with no network round trip.
+//! | commit | statements |
+//! |---|---|
+//! | `RotateRefresh` | 1: `INSERT INTO refresh_rotation` (trigger: check, `UPDATE`, inserts) |
+//! | `UseStaticRefresh` | 1: `INSERT INTO refresh_static_use` |
+//! | `RedeemCode` | 1: `INSERT INTO code_redemption` |
+//! | `Issue` | 1: `INSERT INTO token_issuance` (the family's key is the precondition) |
+//! | `StoreCode`, `StoreInteraction`, `ConsumeJti` | 1: `INSERT … ON CONFLICT DO NOTHING` |
+//! | `ClaimGraceReplay`, `RevokeAccessToken`, `RevokeFamily` | 1: a conditional `UPDATE` |
+//! | `FinishInteraction` | `BEGIN IMMEDIATE`, `DELETE`, consent read + upsert, insert, `COMMIT` |
+//!
+//! `FinishInteraction` (once per login, not per token request) keeps the transaction: its
+//! consent merge is a read, a union of scopes in Rust and a write, which a trigger cannot
+//! express without common table expressions (SQLite allows none in triggers).
+//!
+//! **Atomicity.** There is exactly one writer connection per store. In autocommit mode a
+//! statement is its own transaction, and a writing statement takes SQLite's write lock when
+//! it starts — its `OP_Transaction` runs in the program's prologue, before any row is read,
+//! waits for another process's lock up to `busy_timeout` (then the request fails with
+//! `503`), and on a stale WAL snapshot starts over with a fresh one — exactly as
+//! `BEGIN IMMEDIATE` does. So the trigger's check and its writes see no other writer in
+//! between: not another task of this server (they queue for the one writer connection) and
+//! not another process on the same file. `RAISE(ABORT)` or any error rolls back the whole
+//! statement, the trigger's earlier writes included: a failed commit writes nothing. The
+//! one remaining transaction runs in `BEGIN IMMEDIATE`, which takes the same lock before
+//! its first statement. Reads use a separate pool of read-only connections; in WAL mode
+//! they never block the writer or each other and always see the last commit.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -34,14 +58,15 @@ use tollgate::store::{
 use tollgate::{Client, ClientId, StoreError, TokenHash, UnixTime};
 
 use crate::codec::{
-    self, bind_access, bind_code, bind_family, bind_interaction, bind_refresh, AccessParams,
-    CodeParams, FamilyParams, InteractionParams, RefreshParams, ACCESS_COLUMNS, CODE_COLUMNS,
-    CONSENT_COLUMNS, FAMILY_COLUMNS, INTERACTION_COLUMNS, REFRESH_COLUMNS,
+    self, bind_access, bind_code, bind_family, bind_interaction, AccessParams, CodeParams,
+    FamilyParams, InteractionParams, RefreshParams, ACCESS_COLUMNS, CODE_COLUMNS, CONSENT_COLUMNS,
+    FAMILY_COLUMNS, INTERACTION_COLUMNS, REFRESH_COLUMNS,
 };
-use crate::error::{is_unique_violation, store_error};
+use crate::error::{is_stale, is_unique_violation, store_error};
 use crate::{Error, SqlOptions};
 
-/// The family-is-live condition every refresh-token write carries.
+/// The family-is-live condition of the grace-replay claim (the one-statement commits'
+/// triggers check their own).
 const FAMILY_LIVE: &str = "EXISTS (SELECT 1 FROM families f \
      WHERE f.id = refresh_tokens.family AND f.revoked_at IS NULL)";
 
@@ -56,12 +81,12 @@ pub(crate) struct Statements {
     pub consent: String,
     pub insert_code: String,
     pub insert_interaction: String,
-    pub insert_refresh: String,
-    pub insert_access: String,
-    pub insert_family: String,
-    pub redeem: String,
+    /// The one-statement commits: an `INSERT` into a view whose trigger checks the
+    /// precondition and writes (`migrations/sqlite/0002_one_statement_commits.sql`).
     pub rotate: String,
     pub static_use: String,
+    pub redeem: String,
+    pub issue: String,
     pub claim_grace: String,
     pub revoke_access: String,
     pub consume_jti: String,
@@ -84,6 +109,31 @@ fn params(n: usize) -> String {
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `columns` (a comma-separated list) with each name prefixed: `r_hash, r_family, …`.
+fn prefixed(prefix: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{prefix}{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `INSERT INTO {view} ({leading}, {f_…}, {r_…}, {a_…}) VALUES (?1, …)`: the view columns
+/// in the order [`apply`] binds them.
+fn view_insert(view: &str, leading: &[&str], family: bool, refresh: bool) -> String {
+    let mut columns: Vec<String> = leading.iter().map(ToString::to_string).collect();
+    if family {
+        columns.push(prefixed("f_", FAMILY_COLUMNS));
+    }
+    if refresh {
+        columns.push(prefixed("r_", REFRESH_COLUMNS));
+    }
+    columns.push(prefixed("a_", ACCESS_COLUMNS));
+    let columns = columns.join(", ");
+    let n = columns.split(',').count();
+    format!("INSERT INTO {view} ({columns}) VALUES ({})", params(n))
 }
 
 pub(crate) fn statements() -> &'static Statements {
@@ -109,28 +159,15 @@ pub(crate) fn statements() -> &'static Statements {
              ON CONFLICT (hash) DO NOTHING",
             params(7)
         ),
-        insert_refresh: format!(
-            "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ({})",
-            params(9)
+        rotate: view_insert("refresh_rotation", &["old", "at", "successor"], false, true),
+        static_use: view_insert(
+            "refresh_static_use",
+            &["token", "idle_expires_at"],
+            false,
+            false,
         ),
-        insert_access: format!(
-            "INSERT INTO access_tokens ({ACCESS_COLUMNS}) VALUES ({})",
-            params(8)
-        ),
-        insert_family: format!(
-            "INSERT INTO families ({FAMILY_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
-            params(8)
-        ),
-        redeem: "UPDATE codes SET redeemed_into = ?2 WHERE hash = ?1 AND redeemed_into IS NULL"
-            .into(),
-        rotate: format!(
-            "UPDATE refresh_tokens SET rotated_at = ?2, successor = ?3, reuse_count = 0 \
-             WHERE hash = ?1 AND rotated_at IS NULL AND {FAMILY_LIVE}"
-        ),
-        static_use: format!(
-            "UPDATE refresh_tokens SET idle_expires_at = ?2 \
-             WHERE hash = ?1 AND rotated_at IS NULL AND {FAMILY_LIVE}"
-        ),
+        redeem: view_insert("code_redemption", &["code"], true, true),
+        issue: view_insert("token_issuance", &[], true, true),
         claim_grace: format!(
             "UPDATE refresh_tokens SET reuse_count = reuse_count + 1 \
              WHERE hash = ?1 AND rotated_at IS NOT NULL \
@@ -368,21 +405,22 @@ impl Sqlite {
         row.as_ref().map(codec::consent_from_row).transpose()
     }
 
-    /// Applies `commit`: a single conditional statement in autocommit mode, or a
-    /// `BEGIN IMMEDIATE` transaction that commits only when every precondition held.
+    /// Applies `commit`: one statement in autocommit mode (every commit but one; see the
+    /// module documentation), or a `BEGIN IMMEDIATE` transaction that commits only when
+    /// every precondition held.
     pub(crate) async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let single = match &commit {
             Commit::StoreCode(_)
+            | Commit::RedeemCode { .. }
+            | Commit::Issue(_)
+            | Commit::RotateRefresh { .. }
+            | Commit::UseStaticRefresh { .. }
             | Commit::ClaimGraceReplay { .. }
             | Commit::RevokeAccessToken { .. }
             | Commit::ConsumeJti { .. }
             | Commit::StoreInteraction(_)
             | Commit::RevokeFamily { .. } => true,
-            Commit::RedeemCode { .. }
-            | Commit::Issue(_)
-            | Commit::RotateRefresh { .. }
-            | Commit::UseStaticRefresh { .. }
-            | Commit::FinishInteraction { .. } => false,
+            Commit::FinishInteraction { .. } => false,
             // `Commit` is non-exhaustive: a variant this crate does not know yet must not
             // be half-understood, so it fails loudly (500) instead of being ignored.
             _ => {
@@ -463,9 +501,37 @@ fn invalid(e: StoreError) -> sqlx::Error {
     sqlx::Error::Encode(Box::new(e))
 }
 
-/// Runs the statements of `commit` on `conn` (inside the caller's transaction when there
-/// is more than one); `Ok(false)` when a precondition failed, and then the caller rolls
-/// back. Each step says why it cannot race.
+/// The driver's query type, for the binding helpers.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds a new refresh token's columns ([`REFRESH_COLUMNS`] order), or as many NULLs when
+/// none is issued (the trigger then inserts none).
+fn bind_opt_refresh<'q>(q: Query<'q>, r: Option<&'q RefreshParams<'q>>) -> Query<'q> {
+    q.bind(r.map(|r| r.hash))
+        .bind(r.map(|r| r.family))
+        .bind(r.map(|r| r.client_id))
+        .bind(r.map(|r| r.scope.as_str()))
+        .bind(r.map(|r| r.issued_at))
+        .bind(r.and_then(|r| r.idle_expires_at))
+        .bind(r.and_then(|r| r.rotated_at))
+        .bind(r.and_then(|r| r.successor))
+        .bind(r.map(|r| r.reuse_count))
+}
+
+/// Runs a one-statement commit whose trigger checks a precondition: `Ok(false)` when it
+/// did not hold (the trigger's `RAISE(ABORT, 'tollgate:stale')`; SQLite rolled the whole
+/// statement back, so nothing was written).
+async fn guarded(q: Query<'_>, conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    match q.execute(conn).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_stale(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs `commit` on `conn`: one statement, or for `FinishInteraction` the statements of the
+/// caller's `BEGIN IMMEDIATE` transaction; `Ok(false)` when a precondition failed (and then
+/// nothing was written, or the caller rolls back). Each step says why it cannot race.
 async fn apply(
     conn: &mut SqliteConnection,
     statements: &AtomicU64,
@@ -479,21 +545,27 @@ async fn apply(
             insert_code(conn, &code).await
         }
         Commit::RedeemCode { code, issuance } => {
-            // The write lock is held from BEGIN IMMEDIATE: between this conditional UPDATE
-            // and the inserts no other writer runs, and a second redemption waits for the
-            // lock and then finds `redeemed_into` set (AC-01, AC-11).
+            // One statement, holding the write lock from its start: the trigger finds the
+            // code unredeemed or aborts, then records the family in it and inserts the
+            // family and tokens. A second redemption waits for the lock, then finds
+            // `redeemed_into` set (AC-01, AC-11); an existing family id is a duplicate key.
             count(1);
-            let redeemed = sqlx::query(&s.redeem)
-                .bind(&code.0[..])
-                .bind(&issuance.family.id.0[..])
-                .execute(&mut *conn)
-                .await?;
-            if redeemed.rows_affected() != 1 {
-                return Ok(false);
-            }
-            insert_issuance(conn, statements, &issuance).await
+            let f = FamilyParams::new(&issuance.family).map_err(invalid)?;
+            let r = issuance.refresh.as_ref().map(RefreshParams::new);
+            let a = AccessParams::new(&issuance.access);
+            let q = bind_family!(sqlx::query(&s.redeem).bind(&code.0[..]), f);
+            guarded(bind_access!(bind_opt_refresh(q, r.as_ref()), a), conn).await
         }
-        Commit::Issue(issuance) => insert_issuance(conn, statements, &issuance).await,
+        Commit::Issue(issuance) => {
+            // One statement: the family's primary key is the precondition (a duplicate is a
+            // unique violation, which aborts the statement: a conflict).
+            count(1);
+            let f = FamilyParams::new(&issuance.family).map_err(invalid)?;
+            let r = issuance.refresh.as_ref().map(RefreshParams::new);
+            let a = AccessParams::new(&issuance.access);
+            let q = bind_family!(sqlx::query(&s.issue), f);
+            guarded(bind_access!(bind_opt_refresh(q, r.as_ref()), a), conn).await
+        }
         Commit::RotateRefresh {
             old,
             at,
@@ -501,43 +573,31 @@ async fn apply(
             refresh,
             access,
         } => {
-            // Compare-and-swap on the token's row: only an active token of a live family
-            // rotates; the loser of a race finds `rotated_at` set (RFC 9700 §4.14.2).
+            // Compare-and-swap in one statement: the trigger finds the token active in a
+            // live family or aborts, then marks it rotated and inserts the new tokens, all
+            // under the write lock taken when the statement started; the loser of a race
+            // waits for the lock, then finds `rotated_at` set (RFC 9700 §4.14.2).
             count(1);
-            let rotated = sqlx::query(&s.rotate)
+            let r = refresh.as_ref().map(RefreshParams::new);
+            let a = AccessParams::new(&access);
+            let q = sqlx::query(&s.rotate)
                 .bind(&old.0[..])
                 .bind(codec::time(at))
-                .bind(successor.as_ref().map(|s| &s.0[..]))
-                .execute(&mut *conn)
-                .await?;
-            if rotated.rows_affected() != 1 {
-                return Ok(false);
-            }
-            if let Some(r) = &refresh {
-                count(1);
-                insert_refresh(conn, r).await?;
-            }
-            count(1);
-            insert_access(conn, &access).await?;
-            Ok(true)
+                .bind(successor.as_ref().map(|s| &s.0[..]));
+            guarded(bind_access!(bind_opt_refresh(q, r.as_ref()), a), conn).await
         }
         Commit::UseStaticRefresh {
             token,
             idle_expires_at,
             access,
         } => {
+            // The same precondition as a rotation, in one statement.
             count(1);
-            let used = sqlx::query(&s.static_use)
+            let a = AccessParams::new(&access);
+            let q = sqlx::query(&s.static_use)
                 .bind(&token.0[..])
-                .bind(codec::opt_time(idle_expires_at))
-                .execute(&mut *conn)
-                .await?;
-            if used.rows_affected() != 1 {
-                return Ok(false);
-            }
-            count(1);
-            insert_access(conn, &access).await?;
-            Ok(true)
+                .bind(codec::opt_time(idle_expires_at));
+            guarded(bind_access!(q, a), conn).await
         }
         Commit::ClaimGraceReplay { token, max_reuse } => {
             // One statement: the count check and the increment cannot be separated.
@@ -660,53 +720,6 @@ async fn insert_interaction(
     Ok(done.rows_affected() == 1)
 }
 
-/// Inserts a refresh token; a duplicate hash is a unique violation (a conflict).
-async fn insert_refresh(
-    conn: &mut SqliteConnection,
-    r: &tollgate::store::RefreshTokenRecord,
-) -> Result<(), sqlx::Error> {
-    let p = RefreshParams::new(r);
-    bind_refresh!(sqlx::query(&statements().insert_refresh), p)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Inserts an access token; a duplicate hash is a unique violation (a conflict).
-async fn insert_access(
-    conn: &mut SqliteConnection,
-    a: &tollgate::store::AccessTokenRecord,
-) -> Result<(), sqlx::Error> {
-    let p = AccessParams::new(a);
-    bind_access!(sqlx::query(&statements().insert_access), p)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Inserts a new family and its tokens; `Ok(false)` when the family id exists.
-async fn insert_issuance(
-    conn: &mut SqliteConnection,
-    statements: &AtomicU64,
-    i: &tollgate::store::Issuance,
-) -> Result<bool, sqlx::Error> {
-    let p = FamilyParams::new(&i.family).map_err(invalid)?;
-    statements.fetch_add(1, Ordering::Relaxed);
-    let family = bind_family!(sqlx::query(&self::statements().insert_family), p)
-        .execute(&mut *conn)
-        .await?;
-    if family.rows_affected() != 1 {
-        return Ok(false);
-    }
-    if let Some(r) = &i.refresh {
-        statements.fetch_add(1, Ordering::Relaxed);
-        insert_refresh(conn, r).await?;
-    }
-    statements.fetch_add(1, Ordering::Relaxed);
-    insert_access(conn, &i.access).await?;
-    Ok(true)
-}
-
 /// Deletes up to `limit` rows chosen by `select` (a key subselect with `?1` = now and
 /// `?2` = limit), returning the `returning` column of each (a family id) if asked.
 async fn delete_batch(
@@ -761,4 +774,211 @@ async fn purge(
         removed += usize::try_from(gone.rows_affected()).unwrap_or(0);
     }
     Ok((removed, statements))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection as _, Row as _};
+    use tollgate::store::{AccessTokenRecord, FamilyRecord, RefreshState, RefreshTokenRecord};
+    use tollgate::token::FamilyId;
+    use tollgate::{GrantType, Scope, Subject};
+
+    use super::*;
+    use crate::codec::{bind_refresh, RefreshParams};
+
+    const T0: UnixTime = UnixTime(1_700_000_000);
+
+    fn family(n: u8) -> FamilyRecord {
+        FamilyRecord {
+            id: FamilyId([n; 16]),
+            client_id: ClientId::new("c").expect("id"),
+            subject: Some(Subject::new("alice")),
+            scope: Scope::parse("offline_access").expect("scope"),
+            grant_type: GrantType::AuthorizationCode,
+            created_at: T0,
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn refresh(name: &str, f: &FamilyRecord) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: TokenHash::of(name),
+            family: f.id,
+            client_id: f.client_id.clone(),
+            scope: f.scope.clone(),
+            issued_at: T0,
+            idle_expires_at: None,
+            state: RefreshState::Active,
+        }
+    }
+
+    fn access(name: &str, f: &FamilyRecord) -> AccessTokenRecord {
+        AccessTokenRecord {
+            hash: TokenHash::of(name),
+            family: f.id,
+            client_id: f.client_id.clone(),
+            subject: Some("alice".into()),
+            scope: f.scope.clone(),
+            issued_at: T0,
+            expires_at: UnixTime(T0.0 + 3600),
+            revoked_at: None,
+        }
+    }
+
+    fn rotation(old: &str, new: &str, f: &FamilyRecord) -> Commit {
+        Commit::RotateRefresh {
+            old: TokenHash::of(old),
+            at: T0,
+            successor: None,
+            refresh: Some(refresh(new, f)),
+            access: access(&format!("at-{new}"), f),
+        }
+    }
+
+    /// The claim behind "no read-then-write race across connections": each one-statement
+    /// commit, in autocommit mode, opens a *write* transaction (`Transaction 0 1`) in the
+    /// prologue its first instruction jumps to — before the body, and so the trigger's
+    /// check, reads anything. That is the lock `BEGIN IMMEDIATE` takes.
+    #[tokio::test]
+    async fn one_statement_commits_take_the_write_lock_before_reading() {
+        let backend = Sqlite::open("sqlite::memory:", &SqlOptions::default())
+            .await
+            .expect("open");
+        let mut conn = backend.writer.acquire().await.expect("connection");
+        let s = statements();
+        for sql in [&s.rotate, &s.static_use, &s.redeem, &s.issue] {
+            // `EXPLAIN` rows: addr, opcode, p1, p2, p3, p4, p5, comment.
+            let explain = format!("EXPLAIN {sql}");
+            let mut e = sqlx::query(&explain);
+            for _ in 0..sql.matches('?').count() {
+                e = e.bind(None::<i64>);
+            }
+            let program: Vec<(i64, String, i64, i64)> = e
+                .fetch_all(&mut *conn)
+                .await
+                .expect("explain")
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<i64, _>(0),
+                        r.get::<String, _>(1),
+                        r.get::<i64, _>(2),
+                        r.get::<i64, _>(3),
+                    )
+                })
+                .collect();
+            let (_, first, _, prologue) = &program[0];
+            assert_eq!(first, "Init", "{sql}: {program:?}");
+            let opened = program
+                .iter()
+                .skip_while(|(addr, ..)| addr < prologue)
+                .take_while(|(_, op, ..)| op != "Goto")
+                .any(|(_, op, p1, p2)| op == "Transaction" && *p1 == 0 && *p2 >= 1);
+            assert!(
+                opened,
+                "{sql}: no write transaction in the prologue: {program:?}"
+            );
+            assert_eq!(
+                program
+                    .iter()
+                    .filter(|(_, op, ..)| op == "Transaction")
+                    .count(),
+                1,
+                "{sql}"
+            );
+        }
+    }
+
+    /// A database made before the one-statement commits (schema version 1, with tokens in
+    /// it) migrates forward when a store opens it, and its tokens rotate through the new
+    /// trigger.
+    #[tokio::test]
+    async fn a_version_1_database_migrates_forward() {
+        const V1: &[(i64, &str, &str)] = crate::schema::SQLITE.split_at(1).0;
+        let path = std::env::temp_dir().join(format!(
+            "tollgate-sql-v1-{}-{:?}.db",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let url = format!("sqlite:{}", path.display());
+        {
+            let connect = SqliteConnectOptions::from_str(&url)
+                .expect("url")
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+            let mut old = SqliteConnection::connect_with(&connect)
+                .await
+                .expect("connect");
+            crate::schema::migrator(V1)
+                .await
+                .expect("migrator")
+                .run(&mut old)
+                .await
+                .expect("version 1");
+            let f = family(1);
+            let fp = FamilyParams::new(&f).expect("family");
+            bind_family!(
+                sqlx::query(&format!(
+                    "INSERT INTO families ({FAMILY_COLUMNS}) VALUES ({})",
+                    params(8)
+                )),
+                fp
+            )
+            .execute(&mut old)
+            .await
+            .expect("family");
+            let r = refresh("rt-old", &f);
+            let rp = RefreshParams::new(&r);
+            bind_refresh!(
+                sqlx::query(&format!(
+                    "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES ({})",
+                    params(9)
+                )),
+                rp
+            )
+            .execute(&mut old)
+            .await
+            .expect("refresh token");
+            old.close().await.expect("close");
+        }
+        let store = Sqlite::open(&url, &SqlOptions::default())
+            .await
+            .expect("migrates forward");
+        let versions: Vec<i64> =
+            sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&store.writer)
+                .await
+                .expect("migrations")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        assert_eq!(versions, [1, 2]);
+        let f = family(1);
+        assert_eq!(
+            store.commit(rotation("rt-old", "rt-new", &f)).await,
+            Ok(CommitOutcome::Applied)
+        );
+        assert_eq!(
+            store.commit(rotation("rt-old", "rt-other", &f)).await,
+            Ok(CommitOutcome::Conflict)
+        );
+        let old = store
+            .refresh_token(&TokenHash::of("rt-old"))
+            .await
+            .expect("lookup")
+            .expect("kept");
+        assert!(matches!(old.token.state, RefreshState::Rotated { .. }));
+        store.close().await;
+        // Opening again applies nothing new.
+        let again = Sqlite::open(&url, &SqlOptions::default())
+            .await
+            .expect("reopen");
+        again.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
