@@ -273,7 +273,7 @@ fn sql_error(e: tollgate_sql::Error) -> StoreError {
 }
 
 impl AsyncStore for Backend {
-    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, id: &ClientId) -> Result<Option<std::sync::Arc<Client>>, StoreError> {
         match self {
             Backend::Memory(s) => Store::client(s, id),
             Backend::Sql(s) => AsyncStore::client(s, id).await,

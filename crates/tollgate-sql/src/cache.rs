@@ -8,7 +8,7 @@
 //! [`MAX_ENTRIES`] clients: when full it starts over.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tollgate::{Client, ClientId};
@@ -18,7 +18,7 @@ pub(crate) const MAX_ENTRIES: usize = 4096;
 
 pub(crate) struct ClientCache {
     ttl: Duration,
-    entries: RwLock<HashMap<ClientId, (Instant, Client)>>,
+    entries: RwLock<HashMap<ClientId, (Instant, Arc<Client>)>>,
 }
 
 impl ClientCache {
@@ -30,13 +30,13 @@ impl ClientCache {
     }
 
     /// The cached registration of `id`, if fresh.
-    pub(crate) fn get(&self, id: &ClientId) -> Option<Client> {
+    pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<Client>> {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.read().ok()?;
         let (at, client) = entries.get(id)?;
-        (at.elapsed() < self.ttl).then(|| client.clone())
+        (at.elapsed() < self.ttl).then(|| Arc::clone(client))
     }
 
     /// Forgets every client whose id is not in `keep`.
@@ -49,7 +49,7 @@ impl ClientCache {
     }
 
     /// Remembers `client` as just read or written.
-    pub(crate) fn put(&self, client: &Client) {
+    pub(crate) fn put(&self, client: &Arc<Client>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -62,7 +62,7 @@ impl ClientCache {
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&client.id) {
             entries.clear();
         }
-        entries.insert(client.id.clone(), (Instant::now(), client.clone()));
+        entries.insert(client.id.clone(), (Instant::now(), Arc::clone(client)));
     }
 }
 
@@ -70,10 +70,10 @@ impl ClientCache {
 mod tests {
     use super::*;
 
-    fn client(id: &str) -> Client {
+    fn client(id: &str) -> Arc<Client> {
         let mut c = tollgate::conformance::kit_client();
         c.id = ClientId::new(id).expect("id");
-        c
+        Arc::new(c)
     }
 
     #[test]
@@ -82,9 +82,11 @@ mod tests {
         let id = ClientId::new("a").expect("id");
         assert!(cache.get(&id).is_none());
         cache.put(&client("a"));
-        assert_eq!(cache.get(&id).map(|c| c.id), Some(id.clone()));
+        assert_eq!(cache.get(&id).map(|c| c.id.clone()), Some(id.clone()));
         let mut changed = client("a");
-        changed.redirect_uris.push("https://rp.test/other".into());
+        Arc::make_mut(&mut changed)
+            .redirect_uris
+            .push("https://rp.test/other".into());
         cache.put(&changed);
         assert_eq!(cache.get(&id), Some(changed));
     }

@@ -62,6 +62,7 @@ mod postgres;
 mod schema;
 mod sqlite;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tollgate::store::{
@@ -216,7 +217,7 @@ impl SqlStore {
         let data = codec::to_json(&client, "client")?;
         let id = client.id.as_str();
         dispatch!(self.insert_client(id, &data))?;
-        self.clients.put(&client);
+        self.clients.put(&Arc::new(client));
         Ok(())
     }
 
@@ -272,11 +273,11 @@ impl SqlStore {
 }
 
 impl AsyncStore for SqlStore {
-    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         if let Some(c) = self.clients.get(id) {
             return Ok(Some(c));
         }
-        let client = dispatch!(self.client(id))?;
+        let client = dispatch!(self.client(id))?.map(Arc::new);
         if let Some(c) = &client {
             self.clients.put(c);
         }

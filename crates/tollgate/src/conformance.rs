@@ -363,7 +363,7 @@ pub fn concurrent_interaction_finishes_have_one_winner<S: Store + 'static>(s: Ar
 pub fn clients_are_found_by_id<S: Store + ?Sized>(s: &S) {
     let c = kit_client();
     assert_eq!(
-        s.client(&c.id).expect("lookup").as_ref(),
+        s.client(&c.id).expect("lookup").as_deref(),
         Some(&c),
         "client lookup"
     );

@@ -117,7 +117,8 @@ impl Flow for IntrospectionFlow<'_> {
             ) => {
                 let fail =
                     |d| Step::Done(OAuthError::invalid_client(d, Some(&realm)).to_response());
-                let jti = match authenticate(self.server, &credentials, client.as_ref(), self.now) {
+                let jti = match authenticate(self.server, &credentials, client.as_deref(), self.now)
+                {
                     Ok(j) => j,
                     Err(_) => return fail("client authentication failed"),
                 };

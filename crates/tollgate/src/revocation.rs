@@ -100,7 +100,8 @@ impl Flow for RevocationFlow<'_> {
                 },
                 Answer::Client(client),
             ) => {
-                let jti = match authenticate(self.server, &credentials, client.as_ref(), self.now) {
+                let jti = match authenticate(self.server, &credentials, client.as_deref(), self.now)
+                {
                     Ok(j) => j,
                     Err(e) => return Step::Done(e.to_response()),
                 };
@@ -114,7 +115,7 @@ impl Flow for RevocationFlow<'_> {
                 match jti {
                     Some(j) => {
                         self.state = State::AwaitJti {
-                            client: client.id,
+                            client: client.id.clone(),
                             hash,
                             first,
                         };
@@ -125,7 +126,7 @@ impl Flow for RevocationFlow<'_> {
                     }
                     None => {
                         self.state = State::AwaitToken {
-                            client: client.id,
+                            client: client.id.clone(),
                             hash,
                             kind: first,
                             tried_other: false,

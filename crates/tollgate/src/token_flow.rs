@@ -17,6 +17,8 @@
 //! };
 //! ```
 
+use std::sync::Arc;
+
 use crate::client::Client;
 use crate::client::ClientId;
 use crate::client_auth::{authenticate, Credentials};
@@ -74,7 +76,7 @@ pub enum Step {
 #[non_exhaustive]
 pub enum Answer {
     /// For [`Step::LoadClient`].
-    Client(Option<crate::client::Client>),
+    Client(Option<std::sync::Arc<crate::client::Client>>),
     /// For [`Step::LoadCode`].
     Code(Option<CodeRecord>),
     /// For [`Step::LoadRefreshToken`].
@@ -111,20 +113,20 @@ enum State {
         grant: GrantRequest,
     },
     AwaitCode {
-        client: Client,
+        client: Arc<Client>,
         params: CodeParams,
     },
     AwaitRefresh(RefreshRetry),
     AwaitPassword {
-        client: Client,
+        client: Arc<Client>,
         scope: Scope,
     },
     AwaitJti {
-        client: Client,
+        client: Arc<Client>,
         grant: GrantRequest,
     },
     AwaitGrantJti {
-        client: Client,
+        client: Arc<Client>,
         subject: crate::store::Subject,
         scope: Scope,
     },
@@ -139,7 +141,7 @@ enum State {
 
 /// A refresh request being decided, kept whole so a lost race can re-read and decide again.
 struct RefreshRetry {
-    client: Client,
+    client: Arc<Client>,
     token: SecretString,
     hash: TokenHash,
     scope: Option<Scope>,
@@ -335,9 +337,9 @@ impl TokenFlow<'_> {
         ctx: &Ctx<'_>,
         credentials: Credentials,
         grant: GrantRequest,
-        client: Option<Client>,
+        client: Option<Arc<Client>>,
     ) -> Step {
-        let auth = authenticate(self.server, &credentials, client.as_ref(), self.now);
+        let auth = authenticate(self.server, &credentials, client.as_deref(), self.now);
         let client = match (auth, client) {
             (Ok(None), Some(c)) => c,
             (Ok(Some(jti)), Some(client)) => {
@@ -359,7 +361,7 @@ impl TokenFlow<'_> {
     }
 
     /// The authenticated client's grant.
-    fn proceed(&mut self, ctx: &Ctx<'_>, client: Client, grant: GrantRequest) -> Step {
+    fn proceed(&mut self, ctx: &Ctx<'_>, client: Arc<Client>, grant: GrantRequest) -> Step {
         if !client.allows(grant.grant_type()) {
             return Step::Done(
                 OAuthError::unauthorized_client("the client may not use this grant_type")

@@ -213,7 +213,7 @@ pub struct Blocking {
 }
 
 impl Store for Blocking {
-    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    fn client(&self, id: &ClientId) -> Result<Option<std::sync::Arc<Client>>, StoreError> {
         self.rt.block_on(AsyncStore::client(&self.store, id))
     }
     fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {

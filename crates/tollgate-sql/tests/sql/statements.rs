@@ -68,7 +68,7 @@ fn commit_name(c: &Commit) -> String {
 }
 
 impl AsyncStore for Traced<'_> {
-    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, id: &ClientId) -> Result<Option<std::sync::Arc<Client>>, StoreError> {
         self.run("client".into(), AsyncStore::client(self.store, id))
             .await
     }

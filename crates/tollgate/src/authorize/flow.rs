@@ -1,6 +1,8 @@
 //! [`AuthorizeFlow`]: one `/authorize` request, or one resumption after a login or consent
 //! page, as a sans-IO state machine (see the [module docs](super)).
 
+use std::sync::Arc;
+
 use subtle::ConstantTimeEq;
 
 use super::redirect_uri::{resolve, RedirectMatch};
@@ -254,7 +256,7 @@ impl<'s> AuthorizeFlow<'s> {
 
     fn on_client(
         &mut self,
-        client: Option<Client>,
+        client: Option<Arc<Client>>,
         params: &mut Params,
         repeated: &[String],
         session: Option<Session>,

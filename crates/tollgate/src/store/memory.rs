@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use super::{
     AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, ConsentRecord, FamilyRecord,
@@ -62,7 +62,7 @@ struct Tokens {
 /// An in-memory [`Store`].
 #[derive(Default)]
 pub struct MemoryStore {
-    clients: RwLock<HashMap<ClientId, Client>>,
+    clients: RwLock<HashMap<ClientId, Arc<Client>>>,
     tokens: Mutex<Tokens>,
 }
 
@@ -89,7 +89,7 @@ impl MemoryStore {
             .clients
             .write()
             .map_err(|_| StoreError::failed("client table lock poisoned"))?;
-        clients.insert(client.id.clone(), client);
+        clients.insert(client.id.clone(), Arc::new(client));
         Ok(())
     }
 
@@ -213,7 +213,7 @@ impl Tokens {
 }
 
 impl Store for MemoryStore {
-    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         let clients = self
             .clients
             .read()

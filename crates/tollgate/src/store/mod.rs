@@ -12,6 +12,7 @@ mod memory;
 mod record;
 
 use std::future::Future;
+use std::sync::Arc;
 
 pub use memory::MemoryStore;
 pub use record::{
@@ -163,11 +164,11 @@ impl StoreError {
 
 /// A blocking store.
 pub trait Store: Send + Sync {
-    /// The client registered as `id`.
+    /// The client registered as `id`, shared: a lookup on the hot path copies no client.
     ///
     /// # Errors
     /// A [`StoreError`] when the store cannot answer.
-    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError>;
     /// The code with hash `hash`, redeemed or not.
     ///
     /// # Errors
@@ -210,7 +211,7 @@ pub trait AsyncStore: Send + Sync {
     fn client(
         &self,
         id: &ClientId,
-    ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<Client>>, StoreError>> + Send;
     /// See [`Store::code`].
     fn code(
         &self,
@@ -245,7 +246,7 @@ pub trait AsyncStore: Send + Sync {
 }
 
 impl<T: Store> AsyncStore for T {
-    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+    async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         Store::client(self, id)
     }
     async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
