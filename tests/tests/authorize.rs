@@ -70,7 +70,7 @@ fn authorize_login_consent_code_token_refresh() {
     ) else {
         panic!("then consent")
     };
-    assert_eq!(consent.subject.id, "alice");
+    assert_eq!(&*consent.subject.id, "alice");
     assert!(consent.interaction.request.scope.contains("offline_access"));
     assert!(
         consent.interaction.set_browser_cookie.is_none(),
@@ -108,7 +108,7 @@ fn the_code_carries_subject_auth_time_nonce_and_scope() {
     let rec = tollgate::Store::code(&h.store, &tollgate::TokenHash::of(code))
         .unwrap()
         .unwrap();
-    assert_eq!(rec.subject.id, "alice");
+    assert_eq!(&*rec.subject.id, "alice");
     assert_eq!(
         rec.subject.auth_time,
         Some(UnixTime(T0.0 + 100)),
@@ -581,7 +581,7 @@ fn oi_02_prompt_none_with_session_and_consent_succeeds_silently_with_the_same_au
     let rec = tollgate::Store::code(&h.store, &tollgate::TokenHash::of(r.get("code").unwrap()))
         .unwrap()
         .unwrap();
-    assert_eq!(rec.subject.id, "alice");
+    assert_eq!(&*rec.subject.id, "alice");
     assert_eq!(
         rec.subject.auth_time,
         Some(T0),

@@ -88,7 +88,7 @@ impl Users {
             Some(u) if matches => {
                 self.lock_failures().remove(username);
                 PasswordVerdict::Authenticated(Subject {
-                    id: u.sub.clone(),
+                    id: u.sub.as_str().into(),
                     groups: u.groups.clone(),
                     auth_time: Some(self.clock.now()),
                     acr: None,

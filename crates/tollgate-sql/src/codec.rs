@@ -447,7 +447,7 @@ pub(crate) fn access_view_from_row(r: &impl RowExt) -> Result<AccessView, StoreE
         hash: token_hash(r.bytes(0)?, "access_tokens.hash")?,
         family,
         client_id: client_id(r.text(2)?, "access_tokens.client_id")?,
-        subject: r.opt_text(3)?,
+        subject: r.opt_text(3)?.map(Into::into),
         scope: scope(&r.text(4)?, "access_tokens.scope")?,
         issued_at: unix(r.int(5)?, "access_tokens.issued_at")?,
         expires_at: unix(r.int(6)?, "access_tokens.expires_at")?,

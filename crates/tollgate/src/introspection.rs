@@ -192,7 +192,7 @@ impl Flow for IntrospectionFlow<'_> {
                             active: true,
                             scope: v.token.scope.to_string(),
                             client_id: v.token.client_id.as_str(),
-                            sub: v.family.subject.as_ref().map(|s| s.id.as_str()),
+                            sub: v.family.subject.as_ref().map(|s| &*s.id),
                             exp: v.expires_at().map(UnixTime::secs),
                             iat: v.token.issued_at.secs(),
                             iss,

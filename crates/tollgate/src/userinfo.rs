@@ -150,6 +150,7 @@ impl Flow for UserInfoFlow {
                 let Some(subject) = v.token.subject else {
                     return invalid();
                 };
+                let subject = subject.to_string();
                 let request = ClaimsRequest {
                     subject: subject.clone(),
                     scope: v.token.scope.clone(),

@@ -326,7 +326,7 @@ impl<'s> AuthorizeFlow<'s> {
         let needs_login = match &session {
             None => true,
             Some(s) => {
-                hinted.as_ref().is_some_and(|h| *h != s.subject.id)
+                hinted.as_ref().is_some_and(|h| **h != *s.subject.id)
                     || request.prompt.login
                     || request.prompt.select_account
                     || request
@@ -341,7 +341,7 @@ impl<'s> AuthorizeFlow<'s> {
         match session {
             Some(s) if !needs_login => {
                 let step = AuthorizeStep::LoadConsent {
-                    subject: s.subject.id.clone(),
+                    subject: s.subject.id.to_string(),
                     client: client.id.clone(),
                 };
                 self.state = State::AwaitConsent {
@@ -443,7 +443,7 @@ impl<'s> AuthorizeFlow<'s> {
             (InteractionStage::Login, InteractionResult::Authenticated(mut subject)) => {
                 subject.auth_time.get_or_insert(self.now);
                 let step = AuthorizeStep::LoadConsent {
-                    subject: subject.id.clone(),
+                    subject: subject.id.to_string(),
                     client: request.client_id.clone(),
                 };
                 self.state = State::AwaitConsent {
@@ -455,7 +455,7 @@ impl<'s> AuthorizeFlow<'s> {
             }
             (InteractionStage::Consent { subject }, InteractionResult::Consented) => {
                 let consent = ConsentRecord {
-                    subject: subject.id.clone(),
+                    subject: subject.id.to_string(),
                     client_id: request.client_id.clone(),
                     scope: request.scope.clone(),
                     granted_at: self.now,

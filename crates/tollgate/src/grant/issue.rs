@@ -6,6 +6,8 @@
 //! `refresh_token` grant, the matched policy allows it, and — for browser SPAs — the
 //! server's SPA switch is on.
 
+use std::sync::Arc;
+
 use crate::access_token::AccessTokenClaims;
 use crate::client::{AccessTokenKind, ApplicationKind, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
@@ -78,7 +80,7 @@ impl<'s> Ctx<'s> {
         &self,
         client: &Client,
         family: FamilyId,
-        subject: Option<&str>,
+        subject: Option<&Arc<str>>,
         scope: &Scope,
         policy: &TokenPolicy,
     ) -> Result<NewAccess, Error> {
@@ -86,7 +88,7 @@ impl<'s> Ctx<'s> {
         let claims = AccessTokenClaims {
             issuer: &self.server.config().issuer,
             client_id: &client.id,
-            subject,
+            subject: subject.map(|s| &**s),
             scope,
             issued_at: self.now,
             expires_at,
@@ -107,7 +109,7 @@ impl<'s> Ctx<'s> {
             hash,
             family,
             client_id: client.id.clone(),
-            subject: subject.map(str::to_string),
+            subject: subject.cloned(),
             scope: scope.clone(),
             issued_at: self.now,
             expires_at,
@@ -178,7 +180,7 @@ impl<'s> Ctx<'s> {
         } else {
             None
         };
-        let sub = subject.as_ref().map(|s| s.id.as_str());
+        let sub = subject.as_ref().map(|s| &s.id);
         let access = self.access(client, family_id, sub, &granted, policy)?;
         let refresh = if wants_refresh {
             Some(self.refresh(client, family_id, family_expires, &granted, policy)?)

@@ -127,7 +127,7 @@ pub(crate) fn decide(
     };
     let issue_refresh =
         token.scope.contains(OFFLINE_ACCESS) && ctx.may_issue_refresh(client, policy);
-    let sub = family.subject.as_ref().map(|s| s.id.as_str());
+    let sub = family.subject.as_ref().map(|s| &s.id);
     let access = ctx.access(client, family.id, sub, access_scope, policy)?;
     // RT-11: same iss/sub/aud/auth_time as the original, a new iat, no nonce.
     let id_token = match &family.subject {

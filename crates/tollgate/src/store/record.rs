@@ -5,6 +5,8 @@
 //! grant) and every token descending from it, so reuse detection (RFC 9700 §4.14.2), code
 //! replay (RFC 6749 §4.1.2) and revocation (RFC 7009 §2.1) can revoke them all at once.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::authorize::AuthorizationRequest;
@@ -18,8 +20,9 @@ use crate::token::{FamilyId, TokenHash};
 /// The authenticated end user behind a grant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {
-    /// The stable subject identifier (`sub`).
-    pub id: String,
+    /// The stable subject identifier (`sub`), shared: records and lookups hold the same
+    /// string rather than copies.
+    pub id: Arc<str>,
     /// Groups, for policy rules.
     #[serde(default)]
     pub groups: Vec<String>,
@@ -37,7 +40,7 @@ pub struct Subject {
 impl Subject {
     /// A subject with only an identifier.
     #[must_use]
-    pub fn new(id: impl Into<String>) -> Subject {
+    pub fn new(id: impl Into<Arc<str>>) -> Subject {
         Subject {
             id: id.into(),
             groups: Vec::new(),
@@ -150,8 +153,8 @@ pub struct AccessTokenRecord {
     pub family: FamilyId,
     /// The client it was issued to.
     pub client_id: ClientId,
-    /// The user's `sub`, if any.
-    pub subject: Option<String>,
+    /// The user's `sub`, if any (shared with the family's [`Subject`]).
+    pub subject: Option<Arc<str>>,
     /// Its scope (possibly narrower than the family's, RT-03).
     pub scope: Scope,
     /// When it was issued.
