@@ -16,12 +16,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
-use tollgate::jose::{Algorithm, SigningKey};
+use tollgate::jose::SigningKey;
 use tollgate::{ManualClock, SecretHash, SeededRandom, UnixTime};
 use tollgate_server::{App, Config};
+
+/// The test keys and request encoders both suites share, from the in-process suite's harness.
+pub use tollgate_conformance_tests::{basic, ed25519_key, enc, s256, TEST_ES256_PEM};
 
 /// Which adapter serves the application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,28 +64,9 @@ pub const ALICE_PASSWORD: &str = "wonderland";
 /// bob's password.
 pub const BOB_PASSWORD: &str = "builder";
 
-/// A test-only P-256 key, so ID tokens verify the same way every run.
-pub const TEST_ES256_PEM: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgZKAndyvAEbmoUrgI
-CbcYUuPmnKMsHvYzbPmNr1abZ4yhRANCAAS9xe5/rwTwmLxSng2wov6j2E/IgL3M
-V6V7xlOc+Z9pe0HtiiSzPNpaAu1s9Rshv/20X7+TH5so+W+7Aa2/JmcB
------END PRIVATE KEY-----
-";
-
 /// A test-only RSA-2048 key (the core's JOSE fixture), for RS256 (JW-05).
 pub const TEST_RSA_PEM: &str =
     include_str!("../../crates/tollgate/src/jose/testdata/test-only-rsa2048.pem");
-
-/// A test-only Ed25519 key from a fixed seed (PKCS#8 v1, RFC 8410).
-#[must_use]
-pub fn ed25519_key(seed: u8, kid: &str) -> SigningKey {
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&[seed; 32]);
-    SigningKey::from_pkcs8_der(Algorithm::EdDsa, &der, Some(kid.to_string())).expect("test key")
-}
 
 /// J1's `private_key_jwt` key.
 #[must_use]
@@ -878,40 +862,6 @@ impl Browser<'_> {
         }
         panic!("the flow did not finish")
     }
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-#[must_use]
-pub fn basic(client: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(client), enc(secret)))
-    )
-}
-
-/// Form-urlencodes a value.
-#[must_use]
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// The S256 challenge of `verifier`.
-#[must_use]
-pub fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ))
 }
 
 /// The claims of a JWT, unverified.
