@@ -1,6 +1,6 @@
 //! The application behind the adapters: browser sessions, the sign-in and consent pages
 //! that carry a person through the code flow, and one log line per request. It speaks only
-//! the core's plain [`Request`] and [`Response`], so the same [`App`] runs on hyper and on
+//! the core's plain [`Request`] and [`Response`](tollgate::Response), so the same [`App`] runs on hyper and on
 //! actix-web.
 //!
 //! The flow: `GET /authorize` without a session gets the sign-in page, which sets the core's

@@ -1,4 +1,4 @@
-//! Drivers that run a [`TokenFlow`] to completion against a store: [`drive`] for a blocking
+//! Drivers that run a [`TokenFlow`](crate::token_flow::TokenFlow) to completion against a store: [`drive`] for a blocking
 //! [`Store`], [`drive_async`] for an [`AsyncStore`]. They hold no logic of their own — each
 //! arm forwards one [`Step`] to the store or verifier and its result back as an [`Answer`] —
 //! so every host makes exactly the decisions the flow makes.

@@ -7,7 +7,7 @@
 //! ([`Clock`], [`SecureRandom`]), so the same inputs always give the same bytes.
 //!
 //! Most hosts never see the steps: [`Server::token`] (blocking) and [`Server::token_async`]
-//! drive a flow against a [`Store`] / [`AsyncStore`]. The steps stay public for custom
+//! drive a flow against a [`Store`] / [`AsyncStore`](store::AsyncStore). The steps stay public for custom
 //! storage, tests and fuzzing.
 //!
 //! ```

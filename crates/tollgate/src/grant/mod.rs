@@ -1,8 +1,8 @@
 //! The grants of the token endpoint (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6): parsing each
-//! request's parameters into a [`GrantRequest`], and one module per grant deciding it.
+//! request's parameters into a `GrantRequest`, and one module per grant deciding it.
 //!
 //! A decision is pure: given the request, the records the store returned and the clock
-//! reading, it yields a [`Decision`] — a response, or the [`Commit`] to apply and what to
+//! reading, it yields a `Decision` — a response, or the [`Commit`] to apply and what to
 //! answer once the store says whether it applied.
 
 pub(crate) mod authorization_code;
