@@ -2,6 +2,11 @@
 //! request, the deterministic world the request is decided in, and the properties every
 //! response must have.
 //!
+//! Each target in `fuzz_targets/` calls one function here: [`token_request`],
+//! [`form_parse`] and [`authorize_request`] (this file), [`authorization_header`]
+//! ([`auth_header`]), [`jws_parse`] ([`jose`]) and [`config_load`] ([`config`]); each
+//! module documents its input format and the properties it checks.
+//!
 //! # Input format of `token_request`
 //!
 //! The input is split at its first three `\n` bytes into up to four parts:
@@ -35,6 +40,14 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod auth_header;
+pub mod config;
+pub mod jose;
+
+pub use auth_header::authorization_header;
+pub use config::config_load;
+pub use jose::jws_parse;
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
@@ -266,7 +279,7 @@ fn clients() -> Vec<Client> {
     ]
 }
 
-fn must_apply(store: &MemoryStore, commit: Commit) {
+pub(crate) fn must_apply(store: &MemoryStore, commit: Commit) {
     let outcome = store.commit(commit).expect("memory store answers");
     assert_eq!(outcome, CommitOutcome::Applied, "fixture commit conflicted");
 }
@@ -324,12 +337,12 @@ fn code(value: &str, client: &str, redirect: &str, redeemed_into: Option<u8>) ->
 
 /// The parts of every world that do not depend on the input, built once per process:
 /// parsing scopes and hashing secrets and token values is most of a world's cost.
-struct Template {
-    clients: Vec<Client>,
-    commits: Vec<Commit>,
+pub(crate) struct Template {
+    pub(crate) clients: Vec<Client>,
+    pub(crate) commits: Vec<Commit>,
 }
 
-fn template() -> &'static Template {
+pub(crate) fn template() -> &'static Template {
     static TEMPLATE: OnceLock<Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let fresh = START.plus(Duration::from_secs(7 * 24 * 3600));
@@ -374,13 +387,13 @@ impl SecureRandom for RewindableRandom {
     }
 }
 
-struct Shared {
-    server: Server,
-    clock: ManualClock,
+pub(crate) struct Shared {
+    pub(crate) server: Server,
+    pub(crate) clock: ManualClock,
     random: RewindableRandom,
 }
 
-fn shared() -> &'static Shared {
+pub(crate) fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
         let clock = ManualClock::new(START);
@@ -401,6 +414,13 @@ fn shared() -> &'static Shared {
     })
 }
 
+/// Held while an input uses the shared server: its clock and random source are shared, so
+/// two inputs (tests run in parallel threads) must not interleave.
+pub(crate) fn exclusive() -> MutexGuard<'static, ()> {
+    static EXCLUSIVE: Mutex<()> = Mutex::new(());
+    EXCLUSIVE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl World {
     /// Builds the world: clients, codes and refresh tokens as documented on the constants,
     /// in a fresh store, with the shared server's clock back at [`START`] and its random
@@ -410,8 +430,7 @@ impl World {
     /// If the fixture itself is inconsistent (a bug in this harness, not in the input).
     #[must_use]
     pub fn new() -> Self {
-        static EXCLUSIVE: Mutex<()> = Mutex::new(());
-        let exclusive = EXCLUSIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        let exclusive = exclusive();
         let Shared {
             server,
             clock,
@@ -529,6 +548,46 @@ pub fn form_parse(data: &[u8]) {
     }
 }
 
+/// The `authorize_request` target: any query or form body at `/authorize`, with or without a
+/// session, ends in a redirect to a registered URI, an error page, or a login/consent
+/// prompt — never a panic, never a redirect elsewhere (RFC 6749 §4.1.2.1, RU-01).
+pub fn authorize_request(data: &[u8]) {
+    use tollgate::authorize::{AuthorizeOutcome, Session};
+    let world = World::new();
+    let (session, rest) = match data.split_first() {
+        Some((b, rest)) if b & 1 == 1 => (
+            Some(Session {
+                subject: tollgate::Subject::new("alice"),
+            }),
+            rest,
+        ),
+        Some((_, rest)) => (None, rest),
+        None => (None, data),
+    };
+    let mut request = Request::form_post(Vec::new());
+    request.method = tollgate::Method::Get;
+    request.headers.clear();
+    request.query = String::from_utf8_lossy(rest).into_owned();
+    match world.server.authorize_with(&request, session, &world.store) {
+        AuthorizeOutcome::Redirect(r) => {
+            assert_eq!(r.status, 303);
+            let location = r.header("location").expect("a redirect has a Location");
+            let registered = template()
+                .clients
+                .iter()
+                .flat_map(|c| c.redirect_uris.clone())
+                .any(|u| {
+                    location.starts_with(&u)
+                        || location.starts_with("http://127.0.0.1:")
+                        || location.starts_with("http://[::1]:")
+                });
+            assert!(registered, "redirected to an unregistered URI: {location}");
+        }
+        AuthorizeOutcome::ErrorPage(p) => assert!(p.to_response().header("location").is_none()),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,82 +674,19 @@ mod tests {
             let data = std::fs::read(entry.expect("entry").path()).expect("seed");
             token_request(&data);
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/form_parse");
-        for entry in std::fs::read_dir(dir).expect("seed dir") {
-            let data = std::fs::read(entry.expect("entry").path()).expect("seed");
-            form_parse(&data);
-        }
-    }
-}
-
-/// The `jws_parse` target: the compact-JWS parser and verifier are total, and nothing but a
-/// genuine signature by the key verifies (RFC 7515; RFC 8725 §3.1 `alg: none`, §2.1
-/// algorithm confusion).
-pub fn jws_parse(data: &[u8]) {
-    use tollgate::jose::{Algorithm, CompactJws, VerifyingKey};
-    static KEY: OnceLock<tollgate::jose::SigningKey> = OnceLock::new();
-    let key = KEY.get_or_init(|| {
-        // RFC 8032 test 1 secret key as PKCS#8 v1 (RFC 8410).
-        let mut der = vec![
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] = [
+            ("form_parse", form_parse),
+            ("jws_parse", jws_parse),
+            ("authorize_request", authorize_request),
+            ("config_load", config_load),
         ];
-        der.extend_from_slice(&[7u8; 32]);
-        tollgate::jose::SigningKey::from_pkcs8_der(Algorithm::EdDsa, &der, Some("k".into()))
-            .expect("key")
-    });
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(jws) = CompactJws::parse(text, 16 * 1024) else {
-        return;
-    };
-    let jwk = key.public_jwk();
-    let secret = b"fuzz-shared-hmac-key-0123456789abcdef";
-    let verified = jws.verify_with(&Algorithm::ALL, |h| match h.alg() {
-        Algorithm::Hs256 => Some(VerifyingKey::HmacSecret(secret)),
-        _ => Some(VerifyingKey::Jwk(&jwk)),
-    });
-    // A random input verifying under our key or secret would be a forgery.
-    assert!(verified.is_err(), "a fuzzed token verified");
-}
-
-/// The `authorize_request` target: any query or form body at `/authorize`, with or without a
-/// session, ends in a redirect to a registered URI, an error page, or a login/consent
-/// prompt — never a panic, never a redirect elsewhere (RFC 6749 §4.1.2.1, RU-01).
-pub fn authorize_request(data: &[u8]) {
-    use tollgate::authorize::{AuthorizeOutcome, Session};
-    let world = World::new();
-    let (session, rest) = match data.split_first() {
-        Some((b, rest)) if b & 1 == 1 => (
-            Some(Session {
-                subject: tollgate::Subject::new("alice"),
-            }),
-            rest,
-        ),
-        Some((_, rest)) => (None, rest),
-        None => (None, data),
-    };
-    let mut request = Request::form_post(Vec::new());
-    request.method = tollgate::Method::Get;
-    request.headers.clear();
-    request.query = String::from_utf8_lossy(rest).into_owned();
-    match world.server.authorize_with(&request, session, &world.store) {
-        AuthorizeOutcome::Redirect(r) => {
-            assert_eq!(r.status, 303);
-            let location = r.header("location").expect("a redirect has a Location");
-            let registered = template()
-                .clients
-                .iter()
-                .flat_map(|c| c.redirect_uris.clone())
-                .any(|u| {
-                    location.starts_with(&u)
-                        || location.starts_with("http://127.0.0.1:")
-                        || location.starts_with("http://[::1]:")
-                });
-            assert!(registered, "redirected to an unregistered URI: {location}");
+        for (target, run) in targets {
+            let dir = format!("{}/seeds/{target}", env!("CARGO_MANIFEST_DIR"));
+            for entry in std::fs::read_dir(dir).expect("seed dir") {
+                let data = std::fs::read(entry.expect("entry").path()).expect("seed");
+                run(&data);
+            }
         }
-        AuthorizeOutcome::ErrorPage(p) => assert!(p.to_response().header("location").is_none()),
-        _ => {}
     }
 }
