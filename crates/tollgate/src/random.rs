@@ -28,9 +28,16 @@ pub trait SecureRandom: Send + Sync {
 /// Each block's first 32 bytes become the key of the next block and are never handed out, so
 /// a thread's state, if read, reveals nothing already issued (Bernstein's "fast-key-erasure"
 /// construction); every handed-out byte is wiped from the block. The key comes fresh from the
-/// OS at a thread's first draw, every 64 blocks (256 KiB), and whenever the
-/// process id changed (a child after `fork` never repeats its parent's bytes), as libsodium
-/// does. Larger requests go to the OS directly.
+/// OS at a thread's first draw, every 64 blocks (256 KiB), and after a `fork`, so a child
+/// never repeats its parent's bytes. Larger requests go to the OS directly.
+///
+/// Fork detection: on Unix a `pthread_atfork` child handler (the `forkguard` crate) bumps a
+/// counter that every draw compares — one atomic load. A `getpid()` per draw, as libsodium
+/// does, cost a system call (about 6 % of a refresh). The handler runs for `fork()` and
+/// everything built on it; a child made by a raw `clone` system call skips it, so each block
+/// refill also compares the process id, which bounds what such a child could share with its
+/// parent to the rest of one block. Where the handler cannot be registered (or off Unix), every
+/// draw compares the process id as before.
 ///
 /// Why not the OS for everything: the kernel's generator cost ~7 µs per 4 KiB on the bench
 /// machine — ~175 ns per refresh, 6 % of one — and ring's AVX2 ChaCha20 a fraction of that.
@@ -54,7 +61,39 @@ struct Stream {
     key: [u8; KEY_BYTES],
     /// Blocks made since the key last came from the OS; `RESEED_BLOCKS` forces a reseed.
     blocks: u32,
+    /// The process id when the key last came from the OS.
     pid: u32,
+    fork: ForkWatch,
+}
+
+/// Tells a thread's generator that the process forked since its last draw.
+struct ForkWatch {
+    #[cfg(unix)]
+    handler: Option<forkguard::atfork::Guard>,
+    pid: u32,
+}
+
+impl ForkWatch {
+    fn new() -> Self {
+        ForkWatch {
+            #[cfg(unix)]
+            handler: forkguard::atfork::Guard::try_new().ok(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Whether a fork happened since the last call: an atomic load where the `atfork` handler
+    /// is registered, a `getpid()` otherwise.
+    fn forked(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(handler) = &mut self.handler {
+            return handler.detected_fork();
+        }
+        let pid = std::process::id();
+        let forked = pid != self.pid;
+        self.pid = pid;
+        forked
+    }
 }
 
 thread_local! {
@@ -64,15 +103,18 @@ thread_local! {
         key: [0; KEY_BYTES],
         blocks: RESEED_BLOCKS,
         pid: 0,
+        fork: ForkWatch::new(),
     });
 }
 
 impl Stream {
     /// Makes the next block: ChaCha20 keystream under the current key (fresh from the OS
-    /// when due), whose first 32 bytes become the next key.
-    fn refill(&mut self, os: &ring::rand::SystemRandom, pid: u32) -> Result<(), RandomError> {
+    /// when due, after a detected fork, or when the process id changed since the last
+    /// reseed), whose first 32 bytes become the next key.
+    fn refill(&mut self, os: &ring::rand::SystemRandom, forked: bool) -> Result<(), RandomError> {
         use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
-        if self.blocks >= RESEED_BLOCKS || self.pid != pid {
+        let pid = std::process::id();
+        if forked || self.blocks >= RESEED_BLOCKS || self.pid != pid {
             ring::rand::SecureRandom::fill(os, &mut self.key).map_err(|_| RandomError)?;
             self.blocks = 0;
             self.pid = pid;
@@ -124,9 +166,9 @@ impl SecureRandom for SystemRandom {
                 let Ok(mut s) = cell.try_borrow_mut() else {
                     return direct(dest);
                 };
-                let pid = std::process::id();
-                if s.pid != pid || BUFFER_BYTES - s.used < dest.len() {
-                    s.refill(&self.0, pid)?;
+                let forked = s.fork.forked();
+                if forked || BUFFER_BYTES - s.used < dest.len() {
+                    s.refill(&self.0, forked)?;
                 }
                 let start = s.used;
                 let end = start + dest.len();
@@ -251,9 +293,9 @@ mod tests {
             key: [0; KEY_BYTES],
             blocks: 0,
             pid: std::process::id(),
+            fork: ForkWatch::new(),
         };
-        s.refill(&ring::rand::SystemRandom::new(), std::process::id())
-            .unwrap();
+        s.refill(&ring::rand::SystemRandom::new(), false).unwrap();
         assert_eq!(
             hex(&s.key),
             "9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed"
@@ -268,15 +310,49 @@ mod tests {
             hex(&s.bytes[KEY_BYTES..64]),
             "29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f"
         );
-        // A new process id forces a key from the OS: the output no longer follows the chain.
+        // A detected fork forces a key from the OS: the output no longer follows the chain.
         let chained = s.key;
-        s.refill(
-            &ring::rand::SystemRandom::new(),
-            std::process::id().wrapping_add(1),
-        )
-        .unwrap();
+        s.refill(&ring::rand::SystemRandom::new(), true).unwrap();
         assert_ne!(s.key, chained);
         assert_eq!(s.blocks, 1);
+        // So does a process id other than the one of the last reseed (a child that skipped
+        // the atfork handler), checked at every refill.
+        let chained = s.key;
+        s.pid = s.pid.wrapping_add(1);
+        s.refill(&ring::rand::SystemRandom::new(), false).unwrap();
+        assert_ne!(s.key, chained);
+        assert_eq!(s.pid, std::process::id());
+        // Without either, the chain continues: the key is the previous block's head.
+        s.blocks = 0;
+        let next = s.key;
+        let mut again = Stream {
+            bytes: Box::new([0; BUFFER_BYTES]),
+            used: BUFFER_BYTES,
+            key: next,
+            blocks: 0,
+            pid: std::process::id(),
+            fork: ForkWatch::new(),
+        };
+        s.refill(&ring::rand::SystemRandom::new(), false).unwrap();
+        again
+            .refill(&ring::rand::SystemRandom::new(), false)
+            .unwrap();
+        assert_eq!(s.key, again.key, "no reseed without a fork");
+    }
+
+    /// Without an atfork handler, the watch falls back to comparing the process id.
+    #[test]
+    fn the_fork_watch_reports_a_changed_process_id_once() {
+        let mut w = ForkWatch::new();
+        assert!(!w.forked(), "no fork since it was made");
+        #[cfg(unix)]
+        {
+            assert!(w.handler.is_some(), "pthread_atfork registered");
+            w.handler = None;
+        }
+        w.pid = w.pid.wrapping_add(1);
+        assert!(w.forked());
+        assert!(!w.forked(), "reported once");
     }
 
     #[test]
