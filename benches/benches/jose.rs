@@ -11,6 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use tollgate::jose::{
     jwt, sign_compact, sign_compact_hs256, Algorithm, CompactJws, SigningKey, VerifyingKey,
 };
+use tollgate_benches::interleave::{self, Contender};
 use tollgate_benches::{Fixture, RefreshChain, CONSENTED_SCOPE, JWT_WEB_ID, OIDC_SCOPE};
 
 /// A test-only RSA-2048 key: ring cannot generate RSA keys.
@@ -104,5 +105,40 @@ fn refresh_with_jwt(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sign_verify, refresh_with_jwt);
+/// The ratio — a refresh with an ES256 access token over the bare ES256 signature —
+/// interleaved (`benches/src/interleave.rs`): the two run in alternating short batches, so
+/// the ratio of each round is taken within milliseconds and the machine's drift over the run
+/// hardly touches it. Writes `target/criterion/interleaved/refresh_jwt_interleaved.json`.
+fn refresh_with_jwt_interleaved(_: &mut Criterion) {
+    if !interleave::selected("refresh_jwt_interleaved") {
+        return;
+    }
+    let fx = Fixture::new(Duration::from_secs(30));
+    let k = fx.server.keys();
+    let signing = k.active(Algorithm::Es256).expect("the default ES256 key");
+    let body = payload();
+    let mut chain = RefreshChain::warmed(&fx, JWT_WEB_ID, CONSENTED_SCOPE);
+    let mut with_id = RefreshChain::warmed(&fx, JWT_WEB_ID, OIDC_SCOPE);
+    let mut contenders = [
+        Contender::new("bare_es256_signature", |n| {
+            let t0 = std::time::Instant::now();
+            for _ in 0..n {
+                black_box(sign_compact(signing, Some("at+jwt"), black_box(&body)).expect("sign"));
+            }
+            t0.elapsed()
+        }),
+        Contender::new("refresh_es256_access_token", |n| chain.run(n)),
+        Contender::new("refresh_es256_access_token_and_id_token", |n| {
+            with_id.run(n)
+        }),
+    ];
+    interleave::run("refresh_jwt_interleaved", &mut contenders, 3, 60, 300).publish();
+}
+
+criterion_group!(
+    benches,
+    sign_verify,
+    refresh_with_jwt,
+    refresh_with_jwt_interleaved
+);
 criterion_main!(benches);

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use tollgate::NoPasswordUsers;
+use tollgate_benches::interleave::{self, Contender};
 use tollgate_benches::{
     assert_ok, basic_header, code_request, refresh_token_in, Fixture, Recycler, RefreshChain,
     CONSENTED_SCOPE, JWT_WEB_ID, PKCE_CHALLENGE, PKCE_VERIFIER, STORE_RECYCLE, WEB_ID,
@@ -584,6 +585,155 @@ fn refresh_jwt(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same three comparisons again, interleaved (`benches/src/interleave.rs`): every
+/// contender runs a short batch in turn, round after round, so each round's ratio is taken
+/// within milliseconds and the machine's drift over a run hardly touches it. Results go to
+/// `target/criterion/interleaved/peers_*.json`, which `tools/report.py` reads.
+fn interleaved(_: &mut Criterion) {
+    const ROUNDS: usize = 60;
+    if interleave::selected("peers_interleaved_code_exchange") {
+        let fx = Fixture::new(GRACE_DEFAULT);
+        let store = fx.store();
+        let mut recycler = Recycler::new(&fx);
+        for _ in 0..STORE_RECYCLE {
+            recycler.tick(&store);
+            let _ = fx.first_refresh_token(&store, WEB_ID);
+        }
+        let oauth_as = oauth_as_peer::Peer::new(Duration::ZERO, false);
+        let mut oauth_as_used = 0u64;
+        for _ in 0..STORE_RECYCLE {
+            let _ = oauth_as.first_refresh_token();
+        }
+        let mut oxide = oxide_peer::Peer::new();
+        let mut oxide_used = 0u64;
+        for _ in 0..STORE_RECYCLE {
+            let _ = oxide.first_refresh_token();
+        }
+        let mut contenders = [
+            Contender::new("tollgate", |n| {
+                (0..n)
+                    .map(|_| {
+                        recycler.tick(&store);
+                        let request = code_request(WEB_ID, &fx.stored_code(&store, WEB_ID));
+                        let t0 = Instant::now();
+                        let r = fx.server.token(&request, &store, &NoPasswordUsers);
+                        let elapsed = t0.elapsed();
+                        assert_eq!(r.status, 200);
+                        elapsed
+                    })
+                    .sum()
+            }),
+            Contender::new("oauth-as", |n| {
+                (0..n)
+                    .map(|_| {
+                        oauth_as_used += 1;
+                        if oauth_as_used == STORE_RECYCLE {
+                            oauth_as.purge();
+                            oauth_as_used = 0;
+                        }
+                        let request = oauth_as.request(code_body(&oauth_as.code()));
+                        let t0 = Instant::now();
+                        let (status, body) = oauth_as.handle(request);
+                        let elapsed = t0.elapsed();
+                        assert_eq!(status, 200);
+                        black_box(body);
+                        elapsed
+                    })
+                    .sum()
+            }),
+            Contender::new("oxide-auth", |n| {
+                (0..n)
+                    .map(|_| {
+                        oxide_used += 1;
+                        if oxide_used == STORE_RECYCLE {
+                            oxide.reset_tokens();
+                            oxide_used = 0;
+                        }
+                        let code = oxide.code();
+                        let wire = oxide.wire(code_body(&code));
+                        let t0 = Instant::now();
+                        let (status, body) = oxide.exchange(wire);
+                        let elapsed = t0.elapsed();
+                        assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
+                        elapsed
+                    })
+                    .sum()
+            }),
+        ];
+        interleave::run(
+            "peers_interleaved_code_exchange",
+            &mut contenders,
+            3,
+            ROUNDS,
+            1_000,
+        )
+        .publish();
+    }
+
+    if interleave::selected("peers_interleaved_refresh") {
+        let rotating = Fixture::new(GRACE_DEFAULT);
+        let unsealed = Fixture::new(Duration::ZERO);
+        let mut sealed_chain = RefreshChain::warmed(&rotating, WEB_ID, CONSENTED_SCOPE);
+        let mut grace0_chain = RefreshChain::warmed(&unsealed, WEB_ID, CONSENTED_SCOPE);
+        let mut oauth_as_chain =
+            oauth_as_peer::Chain::warmed(oauth_as_peer::Peer::new(Duration::ZERO, false));
+        let mut oxide = oxide_peer::Peer::new();
+        let mut token = oxide.first_refresh_token();
+        let mut oxide_step = |oxide: &mut oxide_peer::Peer| {
+            let wire = oxide.wire(refresh_body(&token));
+            let t0 = Instant::now();
+            let (status, body) = oxide.refresh(wire);
+            let elapsed = t0.elapsed();
+            assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
+            token = json_member(body.as_bytes(), "refresh_token").expect("rotated");
+            elapsed
+        };
+        for _ in 0..STORE_RECYCLE {
+            oxide_step(&mut oxide);
+        }
+        let mut contenders = [
+            Contender::new("tollgate", |n| sealed_chain.run(n)),
+            Contender::new("tollgate_grace0", |n| grace0_chain.run(n)),
+            Contender::new("oauth-as", |n| oauth_as_chain.run(n)),
+            Contender::new("oxide-auth", |n| {
+                (0..n).map(|_| oxide_step(&mut oxide)).sum()
+            }),
+        ];
+        interleave::run(
+            "peers_interleaved_refresh",
+            &mut contenders,
+            3,
+            ROUNDS,
+            1_000,
+        )
+        .publish();
+    }
+
+    if interleave::selected("peers_interleaved_refresh_jwt_es256") {
+        let fx = Fixture::new(GRACE_DEFAULT);
+        let unsealed = Fixture::new(Duration::ZERO);
+        let mut sealed_chain = RefreshChain::warmed(&fx, JWT_WEB_ID, CONSENTED_SCOPE);
+        let mut grace0_chain = RefreshChain::warmed(&unsealed, JWT_WEB_ID, CONSENTED_SCOPE);
+        let mut oauth_as_chain =
+            oauth_as_peer::Chain::warmed(oauth_as_peer::Peer::new(Duration::ZERO, true));
+        // oauth-as's p256 signing costs ~10× ring's: a tenth of its requests per round keeps
+        // the rounds short; the cost per request is what is compared.
+        let mut contenders = [
+            Contender::new("tollgate", |n| sealed_chain.run(n)),
+            Contender::new("tollgate_grace0", |n| grace0_chain.run(n)),
+            Contender::new("oauth-as", |n| oauth_as_chain.run(n)).fewer(10),
+        ];
+        interleave::run(
+            "peers_interleaved_refresh_jwt_es256",
+            &mut contenders,
+            2,
+            ROUNDS / 2,
+            200,
+        )
+        .publish();
+    }
+}
+
 /// Checks, once and untimed, that every peer path answers what the benches expect.
 fn sanity(_: &mut Criterion) {
     let fx = Fixture::new(GRACE_DEFAULT);
@@ -624,5 +774,12 @@ fn sanity(_: &mut Criterion) {
     black_box(next);
 }
 
-criterion_group!(benches, sanity, code_exchange, refresh, refresh_jwt);
+criterion_group!(
+    benches,
+    sanity,
+    code_exchange,
+    refresh,
+    refresh_jwt,
+    interleaved
+);
 criterion_main!(benches);

@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod interleave;
+
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;

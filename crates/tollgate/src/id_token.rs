@@ -45,12 +45,13 @@ struct Claims<'a> {
 /// token, the hash being the one of the signing algorithm (SHA-512 for Ed25519).
 #[must_use]
 pub fn at_hash(alg: Algorithm, access_token: &str) -> String {
-    let d = match alg {
-        Algorithm::EdDsa => digest::digest(&digest::SHA512, access_token.as_bytes()),
-        _ => digest::digest(&digest::SHA256, access_token.as_bytes()),
-    };
-    let bytes = d.as_ref();
-    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+    match alg {
+        Algorithm::EdDsa => {
+            let d = digest::digest(&digest::SHA512, access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&d.as_ref()[..32])
+        }
+        _ => URL_SAFE_NO_PAD.encode(&crate::sha256::digest(access_token.as_bytes())[..16]),
+    }
 }
 
 /// Mints the ID token for `client` about `subject`, bound to `access_token`.

@@ -59,6 +59,7 @@ pub mod scope;
 pub mod seal;
 pub mod secret;
 pub mod server;
+mod sha256;
 pub mod store;
 pub mod token;
 pub mod token_flow;

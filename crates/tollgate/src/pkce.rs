@@ -4,7 +4,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::digest;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -76,11 +75,9 @@ impl PkceChallenge {
         }
         match self.method {
             PkceMethod::S256 => {
-                let d = digest::digest(&digest::SHA256, verifier.as_bytes());
+                let d = crate::sha256::digest(verifier.as_bytes());
                 let mut buf = [0u8; 43];
-                let n = URL_SAFE_NO_PAD
-                    .encode_slice(d.as_ref(), &mut buf)
-                    .unwrap_or(0);
+                let n = URL_SAFE_NO_PAD.encode_slice(d, &mut buf).unwrap_or(0);
                 bool::from(buf[..n].ct_eq(self.challenge.as_bytes()))
             }
             PkceMethod::Plain => bool::from(verifier.as_bytes().ct_eq(self.challenge.as_bytes())),

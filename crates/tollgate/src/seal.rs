@@ -9,7 +9,6 @@
 //! binding the ciphertext to its record.
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
-use ring::digest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -39,11 +38,8 @@ fn key_for(old_token: &str) -> Result<LessSafeKey, Error> {
 }
 
 fn key_with(domain: &[u8], old_token: &str) -> Result<LessSafeKey, Error> {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(domain);
-    ctx.update(old_token.as_bytes());
-    let key = ctx.finish();
-    let unbound = UnboundKey::new(&CHACHA20_POLY1305, key.as_ref()).map_err(|_| Error::Seal)?;
+    let key = crate::sha256::digest_parts(&[domain, old_token.as_bytes()]);
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, &key).map_err(|_| Error::Seal)?;
     Ok(LessSafeKey::new(unbound))
 }
 

@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::{digest, pbkdf2};
+use ring::pbkdf2;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::ConstantTimeEq;
 
@@ -176,9 +176,7 @@ impl SecretHash {
 }
 
 fn sha256(b: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, b).as_ref());
-    out
+    crate::sha256::digest(b)
 }
 
 fn decode32(s: &str) -> Option<[u8; 32]> {

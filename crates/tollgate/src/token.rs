@@ -9,7 +9,6 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ring::digest;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::random::{RandomError, SecureRandom};
@@ -101,10 +100,7 @@ impl TokenHash {
     /// Hashes a presented token value.
     #[must_use]
     pub fn of(token: &str) -> TokenHash {
-        let d = digest::digest(&digest::SHA256, token.as_bytes());
-        let mut out = [0u8; 32];
-        out.copy_from_slice(d.as_ref());
-        TokenHash(out)
+        TokenHash(crate::sha256::digest(token.as_bytes()))
     }
 
     /// Lower-case hex, for stores that key by text.
