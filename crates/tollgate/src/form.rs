@@ -74,20 +74,13 @@ impl Params {
         let mut pairs: Vec<(Cow<'static, str>, String)> = Vec::new();
         let mut repeated: Vec<String> = Vec::new();
         let mut seen = 0usize;
-        for segment in input.split(|&b| b == b'&') {
-            if segment.is_empty() {
-                continue;
-            }
+        for (name, value) in raw_pairs(input) {
             seen += 1;
             if seen > limits.max_params {
                 return Err(OAuthError::invalid_request(
                     "the request has too many parameters",
                 ));
             }
-            let (name, value) = match segment.iter().position(|&b| b == b'=') {
-                Some(i) => (&segment[..i], &segment[i + 1..]),
-                None => (segment, &b""[..]),
-            };
             let name = match known_name(name) {
                 Some(n) => Cow::Borrowed(n),
                 None => Cow::Owned(decode_component(name)?),
@@ -138,6 +131,33 @@ impl Params {
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
+}
+
+/// The raw `name=value` pairs of a form, in order: split at `&`, empty segments skipped, each
+/// split at its first `=` (a segment without one is a name with an empty value). memchr's
+/// SIMD search does the scanning; a byte-at-a-time split was half of the parser's time.
+fn raw_pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut rest = input;
+    std::iter::from_fn(move || loop {
+        if rest.is_empty() {
+            return None;
+        }
+        let segment = match memchr::memchr(b'&', rest) {
+            Some(i) => {
+                let s = &rest[..i];
+                rest = &rest[i + 1..];
+                s
+            }
+            None => std::mem::take(&mut rest),
+        };
+        if segment.is_empty() {
+            continue;
+        }
+        return Some(match memchr::memchr(b'=', segment) {
+            Some(i) => (&segment[..i], &segment[i + 1..]),
+            None => (segment, &b""[..]),
+        });
+    })
 }
 
 /// The parameter names the endpoints read (RFC 6749, RFC 7009, RFC 7523, RFC 7636, RFC 7662,
@@ -196,12 +216,12 @@ pub fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
 /// # Errors
 /// `invalid_request` when the decoded bytes are not UTF-8.
 pub fn decode_component_cow(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
-    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+    if memchr::memchr2(b'+', b'%', raw).is_none() {
         return std::str::from_utf8(raw)
             .map(Cow::Borrowed)
             .map_err(|_| OAuthError::invalid_request("a parameter is not valid UTF-8"));
     }
-    let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
+    let plus_free: Cow<'_, [u8]> = if memchr::memchr(b'+', raw).is_some() {
         Cow::Owned(
             raw.iter()
                 .map(|&b| if b == b'+' { b' ' } else { b })
@@ -260,6 +280,24 @@ mod tests {
     #[test]
     fn invalid_utf8_is_invalid_request() {
         assert!(parse("a=%FF").is_err());
+    }
+
+    proptest::proptest! {
+        /// The SIMD scan cuts a form exactly where the plain byte-wise split does.
+        #[test]
+        fn raw_pairs_match_a_bytewise_split(input in proptest::collection::vec(
+            proptest::sample::select(b"ab=&%+2F".to_vec()), 0..80)) {
+            let reference: Vec<(&[u8], &[u8])> = input
+                .split(|&b| b == b'&')
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.iter().position(|&b| b == b'=') {
+                    Some(i) => (&s[..i], &s[i + 1..]),
+                    None => (s, &b""[..]),
+                })
+                .collect();
+            let ours: Vec<(&[u8], &[u8])> = raw_pairs(&input).collect();
+            proptest::prop_assert_eq!(ours, reference);
+        }
     }
 
     #[test]

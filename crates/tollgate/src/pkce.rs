@@ -5,7 +5,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 /// `code_challenge_method` (RFC 7636 §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,9 +77,11 @@ impl PkceChallenge {
                 let d = crate::sha256::digest(verifier.as_bytes());
                 let mut buf = [0u8; 43];
                 let n = URL_SAFE_NO_PAD.encode_slice(d, &mut buf).unwrap_or(0);
-                bool::from(buf[..n].ct_eq(self.challenge.as_bytes()))
+                constant_time_eq::constant_time_eq(&buf[..n], self.challenge.as_bytes())
             }
-            PkceMethod::Plain => bool::from(verifier.as_bytes().ct_eq(self.challenge.as_bytes())),
+            PkceMethod::Plain => {
+                constant_time_eq::constant_time_eq(verifier.as_bytes(), self.challenge.as_bytes())
+            }
         }
     }
 }

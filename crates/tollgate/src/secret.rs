@@ -13,7 +13,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::pbkdf2;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use subtle::ConstantTimeEq;
 
 use crate::error::Error;
 use crate::random::{RandomError, SecureRandom};
@@ -99,7 +98,7 @@ impl SecretHash {
     pub fn verify(&self, presented: &str) -> bool {
         match self {
             SecretHash::Sha256(expected) => {
-                bool::from(sha256(presented.as_bytes()).ct_eq(expected))
+                constant_time_eq::constant_time_eq_32(&sha256(presented.as_bytes()), expected)
             }
             SecretHash::Pbkdf2 {
                 iterations,

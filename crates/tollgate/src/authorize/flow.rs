@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use subtle::ConstantTimeEq;
-
 use super::redirect_uri::{resolve, RedirectMatch};
 use super::request::{validate, AuthorizationRequest};
 use super::response::{error_redirect, redirect, ErrorPage};
@@ -406,12 +404,14 @@ impl<'s> AuthorizeFlow<'s> {
         if self.now >= record.expires_at {
             return gone();
         }
-        let browser_ok = bool::from(
-            TokenHash::of(resume.browser.expose())
-                .0
-                .ct_eq(&record.browser.0),
+        let browser_ok = constant_time_eq::constant_time_eq_32(
+            &TokenHash::of(resume.browser.expose()).0,
+            &record.browser.0,
         );
-        let csrf_ok = bool::from(TokenHash::of(resume.csrf.expose()).0.ct_eq(&record.csrf.0));
+        let csrf_ok = constant_time_eq::constant_time_eq_32(
+            &TokenHash::of(resume.csrf.expose()).0,
+            &record.csrf.0,
+        );
         if !(browser_ok && csrf_ok) {
             return page(
                 403,
