@@ -34,6 +34,10 @@ use tollgate_benches::{
 const REFRESH_BUDGET: f64 = 20.0;
 /// What a refresh allocates today: the regression guard.
 const REFRESH_TODAY: f64 = 10.0;
+/// What a client_credentials grant allocates today (regression guard).
+const CLIENT_CREDENTIALS_TODAY: f64 = 11.0;
+/// What a code exchange (PKCE, percent-encoded redirect URI) allocates today (regression guard).
+const CODE_TODAY: f64 = 14.0;
 /// Requests counted per scenario (after the warm-up).
 const COUNTED: u32 = 200;
 
@@ -243,12 +247,18 @@ fn client_credentials() {
         assert_ok(&fx.server.token(&request, &store, &NoPasswordUsers));
     }
     fx.purge_all(&store);
-    measure(
+    let stats = measure(
         "client_credentials",
         &fx,
         &store,
         client_credentials_request,
         |_| {},
+    );
+    assert!(
+        stats.mean <= CLIENT_CREDENTIALS_TODAY,
+        "a client_credentials grant allocates {:.1} times, more than the \
+         {CLIENT_CREDENTIALS_TODAY} it did ({stats:?})",
+        stats.mean
     );
 }
 
@@ -260,11 +270,16 @@ fn code_exchange() {
         let _ = fx.first_refresh_token(&store, WEB_ID);
     }
     fx.purge_all(&store);
-    measure(
+    let stats = measure(
         "code",
         &fx,
         &store,
         || code_request(WEB_ID, &fx.stored_code(&store, WEB_ID)),
         |_| {},
+    );
+    assert!(
+        stats.mean <= CODE_TODAY,
+        "a code exchange allocates {:.1} times, more than the {CODE_TODAY} it did ({stats:?})",
+        stats.mean
     );
 }

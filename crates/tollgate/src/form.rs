@@ -230,9 +230,12 @@ pub fn decode_component_cow(raw: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
     } else {
         Cow::Borrowed(raw)
     };
-    percent_decode(&plus_free)
-        .decode_utf8()
-        .map(|c| Cow::Owned(c.into_owned()))
+    // Decoded into one buffer sized for the worst case: `decode_utf8` grows its own by
+    // doubling (four allocations for a percent-encoded redirect URI).
+    let mut decoded = Vec::with_capacity(plus_free.len());
+    decoded.extend(percent_decode(&plus_free));
+    String::from_utf8(decoded)
+        .map(Cow::Owned)
         .map_err(|_| OAuthError::invalid_request("a parameter is not valid UTF-8"))
 }
 
