@@ -20,13 +20,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use tollgate::NoPasswordUsers;
 use tollgate_benches::interleave::{self, Contender};
 use tollgate_benches::{
-    assert_ok, basic_header, code_request, refresh_token_in, Fixture, Recycler, RefreshChain,
-    CONSENTED_SCOPE, JWT_WEB_ID, PKCE_CHALLENGE, PKCE_VERIFIER, STORE_RECYCLE, WEB_ID,
-    WEB_REDIRECT, WEB_SECRET,
+    assert_ok, basic_header, refresh_token_in, CodeStream, Fixture, RefreshChain, CONSENTED_SCOPE,
+    JWT_WEB_ID, PKCE_CHALLENGE, PKCE_VERIFIER, STORE_RECYCLE, WEB_ID, WEB_REDIRECT, WEB_SECRET,
 };
 
 /// The default grace window of Tollgate's `TokenPolicy`.
@@ -180,6 +179,47 @@ mod oauth_as_peer {
             let (status, body) = self.handle(self.request(code_body(&self.code())));
             assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
             json_member(&body, "refresh_token").expect("a refresh token")
+        }
+    }
+
+    /// A stream of code exchanges on oauth-as, the counterpart of Tollgate's `CodeStream`.
+    pub struct Codes {
+        peer: Peer,
+        used: u64,
+    }
+
+    impl Codes {
+        pub fn warmed(peer: Peer) -> Codes {
+            let mut codes = Codes { peer, used: 0 };
+            for _ in 0..STORE_RECYCLE {
+                codes.tick();
+                let _ = codes.peer.first_refresh_token();
+            }
+            codes
+        }
+
+        fn tick(&mut self) {
+            self.used += 1;
+            if self.used == STORE_RECYCLE {
+                self.peer.purge();
+                self.used = 0;
+            }
+        }
+
+        /// One exchange of a freshly minted code; only `handle` is timed.
+        pub fn exchange(&mut self) -> Duration {
+            self.tick();
+            let request = self.peer.request(code_body(&self.peer.code()));
+            let t0 = Instant::now();
+            let (status, body) = self.peer.handle(request);
+            let elapsed = t0.elapsed();
+            assert_eq!(status, 200);
+            black_box(body);
+            elapsed
+        }
+
+        pub fn run(&mut self, iters: u64) -> Duration {
+            (0..iters).map(|_| self.exchange()).sum()
         }
     }
 
@@ -406,6 +446,77 @@ mod oxide_peer {
         }
     }
 
+    /// A stream of code exchanges on oxide-auth, the counterpart of Tollgate's `CodeStream`.
+    /// Its `TokenMap` has no purge: every `STORE_RECYCLE` grants it is replaced, so its maps
+    /// regrow (a small handicap for oxide-auth).
+    pub struct Codes {
+        peer: Peer,
+        used: u64,
+    }
+
+    impl Codes {
+        pub fn warmed(peer: Peer) -> Codes {
+            let mut codes = Codes { peer, used: 0 };
+            for _ in 0..STORE_RECYCLE {
+                let _ = codes.peer.first_refresh_token();
+            }
+            codes
+        }
+
+        /// One exchange of a freshly minted code; parsing and the flow are timed.
+        pub fn exchange(&mut self) -> Duration {
+            self.used += 1;
+            if self.used == STORE_RECYCLE {
+                self.peer.reset_tokens();
+                self.used = 0;
+            }
+            let code = self.peer.code();
+            let wire = self.peer.wire(code_body(&code));
+            let t0 = Instant::now();
+            let (status, body) = self.peer.exchange(wire);
+            let elapsed = t0.elapsed();
+            assert_eq!(status, Status::Ok, "{body}");
+            elapsed
+        }
+
+        pub fn run(&mut self, iters: u64) -> Duration {
+            (0..iters).map(|_| self.exchange()).sum()
+        }
+    }
+
+    /// A refresh chain on oxide-auth. Its `TokenMap` replaces the pair in place, so a chain
+    /// never grows the store.
+    pub struct Chain {
+        peer: Peer,
+        token: String,
+    }
+
+    impl Chain {
+        pub fn warmed(mut peer: Peer) -> Chain {
+            let token = peer.first_refresh_token();
+            let mut chain = Chain { peer, token };
+            for _ in 0..STORE_RECYCLE {
+                chain.refresh();
+            }
+            chain
+        }
+
+        /// One refresh with the latest token; parsing and the flow are timed.
+        pub fn refresh(&mut self) -> Duration {
+            let wire = self.peer.wire(refresh_body(&self.token));
+            let t0 = Instant::now();
+            let (status, body) = self.peer.refresh(wire);
+            let elapsed = t0.elapsed();
+            assert_eq!(status, Status::Ok, "{body}");
+            self.token = json_member(body.as_bytes(), "refresh_token").expect("rotated");
+            elapsed
+        }
+
+        pub fn run(&mut self, iters: u64) -> Duration {
+            (0..iters).map(|_| self.refresh()).sum()
+        }
+    }
+
     fn parse((body, auth): (String, String)) -> Request {
         Request {
             query: HashMap::new(),
@@ -432,88 +543,17 @@ fn code_exchange(c: &mut Criterion) {
     let mut g = c.benchmark_group("peers_code_exchange");
     group_settings(&mut g);
 
-    {
-        let fx = Fixture::new(GRACE_DEFAULT);
-        let store = fx.store();
-        let mut recycler = Recycler::new(&fx);
-        for _ in 0..STORE_RECYCLE {
-            recycler.tick(&store);
-            let _ = fx.first_refresh_token(&store, WEB_ID);
-        }
-        g.bench_function("tollgate", |b| {
-            b.iter_batched(
-                || {
-                    recycler.tick(&store);
-                    code_request(WEB_ID, &fx.stored_code(&store, WEB_ID))
-                },
-                |request| {
-                    let r = fx.server.token(&request, &store, &NoPasswordUsers);
-                    assert_eq!(r.status, 200);
-                    (request, r)
-                },
-                BatchSize::PerIteration,
-            );
-        });
-    }
+    let fx = Fixture::new(GRACE_DEFAULT);
+    let mut codes = CodeStream::warmed(&fx, WEB_ID);
+    g.bench_function("tollgate", |b| b.iter_custom(|iters| codes.run(iters)));
+    drop(codes);
 
-    {
-        let peer = oauth_as_peer::Peer::new(Duration::ZERO, false);
-        let mut used = 0u64;
-        let mut tick = |peer: &oauth_as_peer::Peer| {
-            used += 1;
-            if used == STORE_RECYCLE {
-                peer.purge();
-                used = 0;
-            }
-        };
-        for _ in 0..STORE_RECYCLE {
-            tick(&peer);
-            let _ = peer.first_refresh_token();
-        }
-        g.bench_function("oauth-as", |b| {
-            b.iter_batched(
-                || {
-                    tick(&peer);
-                    peer.request(code_body(&peer.code()))
-                },
-                |request| {
-                    let (status, body) = peer.handle(request);
-                    assert_eq!(status, 200);
-                    body
-                },
-                BatchSize::PerIteration,
-            );
-        });
-    }
+    let mut codes = oauth_as_peer::Codes::warmed(oauth_as_peer::Peer::new(Duration::ZERO, false));
+    g.bench_function("oauth-as", |b| b.iter_custom(|iters| codes.run(iters)));
+    drop(codes);
 
-    {
-        let mut peer = oxide_peer::Peer::new();
-        let mut used = 0u64;
-        for _ in 0..STORE_RECYCLE {
-            let _ = peer.first_refresh_token();
-        }
-        let peer = std::cell::RefCell::new(peer);
-        g.bench_function("oxide-auth", |b| {
-            b.iter_batched(
-                || {
-                    let mut p = peer.borrow_mut();
-                    used += 1;
-                    if used == STORE_RECYCLE {
-                        p.reset_tokens();
-                        used = 0;
-                    }
-                    let code = p.code();
-                    p.wire(code_body(&code))
-                },
-                |wire| {
-                    let (status, body) = peer.borrow_mut().exchange(wire);
-                    assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
-                    body
-                },
-                BatchSize::PerIteration,
-            );
-        });
-    }
+    let mut codes = oxide_peer::Codes::warmed(oxide_peer::Peer::new());
+    g.bench_function("oxide-auth", |b| b.iter_custom(|iters| codes.run(iters)));
     g.finish();
 }
 
@@ -542,24 +582,8 @@ fn refresh(c: &mut Criterion) {
     // token and the *same* refresh token, so a chain under it mostly does not rotate — not
     // the work the other lines measure (benches/README.md, "Peers").
 
-    // oxide-auth's TokenMap replaces the pair in place, so a chain never grows the store.
-    let mut peer = oxide_peer::Peer::new();
-    let mut token = peer.first_refresh_token();
-    let step = |peer: &mut oxide_peer::Peer, token: &mut String| {
-        let wire = peer.wire(refresh_body(token));
-        let t0 = Instant::now();
-        let (status, body) = peer.refresh(wire);
-        let elapsed = t0.elapsed();
-        assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
-        *token = json_member(body.as_bytes(), "refresh_token").expect("rotated");
-        elapsed
-    };
-    for _ in 0..STORE_RECYCLE {
-        step(&mut peer, &mut token);
-    }
-    g.bench_function("oxide-auth", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| step(&mut peer, &mut token)).sum())
-    });
+    let mut chain = oxide_peer::Chain::warmed(oxide_peer::Peer::new());
+    g.bench_function("oxide-auth", |b| b.iter_custom(|iters| chain.run(iters)));
     g.finish();
 }
 
@@ -593,72 +617,14 @@ fn interleaved(_: &mut Criterion) {
     const ROUNDS: usize = 60;
     if interleave::selected("peers_interleaved_code_exchange") {
         let fx = Fixture::new(GRACE_DEFAULT);
-        let store = fx.store();
-        let mut recycler = Recycler::new(&fx);
-        for _ in 0..STORE_RECYCLE {
-            recycler.tick(&store);
-            let _ = fx.first_refresh_token(&store, WEB_ID);
-        }
-        let oauth_as = oauth_as_peer::Peer::new(Duration::ZERO, false);
-        let mut oauth_as_used = 0u64;
-        for _ in 0..STORE_RECYCLE {
-            let _ = oauth_as.first_refresh_token();
-        }
-        let mut oxide = oxide_peer::Peer::new();
-        let mut oxide_used = 0u64;
-        for _ in 0..STORE_RECYCLE {
-            let _ = oxide.first_refresh_token();
-        }
+        let mut tollgate = CodeStream::warmed(&fx, WEB_ID);
+        let mut oauth_as =
+            oauth_as_peer::Codes::warmed(oauth_as_peer::Peer::new(Duration::ZERO, false));
+        let mut oxide = oxide_peer::Codes::warmed(oxide_peer::Peer::new());
         let mut contenders = [
-            Contender::new("tollgate", |n| {
-                (0..n)
-                    .map(|_| {
-                        recycler.tick(&store);
-                        let request = code_request(WEB_ID, &fx.stored_code(&store, WEB_ID));
-                        let t0 = Instant::now();
-                        let r = fx.server.token(&request, &store, &NoPasswordUsers);
-                        let elapsed = t0.elapsed();
-                        assert_eq!(r.status, 200);
-                        elapsed
-                    })
-                    .sum()
-            }),
-            Contender::new("oauth-as", |n| {
-                (0..n)
-                    .map(|_| {
-                        oauth_as_used += 1;
-                        if oauth_as_used == STORE_RECYCLE {
-                            oauth_as.purge();
-                            oauth_as_used = 0;
-                        }
-                        let request = oauth_as.request(code_body(&oauth_as.code()));
-                        let t0 = Instant::now();
-                        let (status, body) = oauth_as.handle(request);
-                        let elapsed = t0.elapsed();
-                        assert_eq!(status, 200);
-                        black_box(body);
-                        elapsed
-                    })
-                    .sum()
-            }),
-            Contender::new("oxide-auth", |n| {
-                (0..n)
-                    .map(|_| {
-                        oxide_used += 1;
-                        if oxide_used == STORE_RECYCLE {
-                            oxide.reset_tokens();
-                            oxide_used = 0;
-                        }
-                        let code = oxide.code();
-                        let wire = oxide.wire(code_body(&code));
-                        let t0 = Instant::now();
-                        let (status, body) = oxide.exchange(wire);
-                        let elapsed = t0.elapsed();
-                        assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
-                        elapsed
-                    })
-                    .sum()
-            }),
+            Contender::new("tollgate", |n| tollgate.run(n)),
+            Contender::new("oauth-as", |n| oauth_as.run(n)),
+            Contender::new("oxide-auth", |n| oxide.run(n)),
         ];
         interleave::run(
             "peers_interleaved_code_exchange",
@@ -677,27 +643,12 @@ fn interleaved(_: &mut Criterion) {
         let mut grace0_chain = RefreshChain::warmed(&unsealed, WEB_ID, CONSENTED_SCOPE);
         let mut oauth_as_chain =
             oauth_as_peer::Chain::warmed(oauth_as_peer::Peer::new(Duration::ZERO, false));
-        let mut oxide = oxide_peer::Peer::new();
-        let mut token = oxide.first_refresh_token();
-        let mut oxide_step = |oxide: &mut oxide_peer::Peer| {
-            let wire = oxide.wire(refresh_body(&token));
-            let t0 = Instant::now();
-            let (status, body) = oxide.refresh(wire);
-            let elapsed = t0.elapsed();
-            assert_eq!(status, oxide_peer::OxideStatus::Ok, "{body}");
-            token = json_member(body.as_bytes(), "refresh_token").expect("rotated");
-            elapsed
-        };
-        for _ in 0..STORE_RECYCLE {
-            oxide_step(&mut oxide);
-        }
+        let mut oxide_chain = oxide_peer::Chain::warmed(oxide_peer::Peer::new());
         let mut contenders = [
             Contender::new("tollgate", |n| sealed_chain.run(n)),
             Contender::new("tollgate_grace0", |n| grace0_chain.run(n)),
             Contender::new("oauth-as", |n| oauth_as_chain.run(n)),
-            Contender::new("oxide-auth", |n| {
-                (0..n).map(|_| oxide_step(&mut oxide)).sum()
-            }),
+            Contender::new("oxide-auth", |n| oxide_chain.run(n)),
         ];
         interleave::run(
             "peers_interleaved_refresh",

@@ -18,7 +18,7 @@ use tollgate::client_auth::Credentials;
 use tollgate::form::{FormLimits, Params};
 use tollgate::{NoPasswordUsers, Request, SeededRandom};
 use tollgate_benches::{
-    assert_ok as ok, basic_header, client_credentials_request, code_request, typical_refresh_form,
+    assert_ok as ok, basic_header, client_credentials_request, typical_refresh_form, CodeStream,
     Fixture, Recycler, RefreshChain, CONSENTED_SCOPE, NATIVE_ID, OIDC_SCOPE, SERVICE_ID,
     SERVICE_SECRET, STORE_RECYCLE, WEB_ID,
 };
@@ -62,25 +62,9 @@ fn token_endpoint(c: &mut Criterion) {
     // `offline_access`, so the exchange starts a family with an access and a refresh token.
     {
         let fx = Fixture::new(GRACE_DEFAULT);
-        let store = fx.store();
-        let mut recycler = Recycler::new(&fx);
-        for _ in 0..STORE_RECYCLE {
-            recycler.tick(&store);
-            let _ = fx.first_refresh_token(&store, WEB_ID);
-        }
+        let mut codes = CodeStream::warmed(&fx, WEB_ID);
         g.bench_function("authorization_code_pkce", |b| {
-            b.iter_batched(
-                || {
-                    recycler.tick(&store);
-                    code_request(WEB_ID, &fx.stored_code(&store, WEB_ID))
-                },
-                |request| {
-                    let r = fx.server.token(&request, &store, &NoPasswordUsers);
-                    assert_eq!(r.status, 200);
-                    (request, r)
-                },
-                BatchSize::PerIteration,
-            );
+            b.iter_custom(|iters| codes.run(iters));
         });
     }
 

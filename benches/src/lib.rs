@@ -255,6 +255,62 @@ impl<'f> Recycler<'f> {
     }
 }
 
+/// A stream of code exchanges by one client against one store: each exchange mints a fresh
+/// stored code (PKCE S256, [`CONSENTED_SCOPE`]) untimed, then times `Server::token` alone.
+/// The store starts grown by one full cycle and is recycled every [`STORE_RECYCLE`] grants,
+/// so timed requests see the steady state.
+#[derive(Debug)]
+pub struct CodeStream<'f> {
+    fx: &'f Fixture,
+    client: &'static str,
+    store: MemoryStore,
+    recycler: Recycler<'f>,
+}
+
+impl<'f> CodeStream<'f> {
+    /// A stream whose store has been grown by one full cycle.
+    ///
+    /// # Panics
+    /// If the warm-up grants fail.
+    #[must_use]
+    pub fn warmed(fx: &'f Fixture, client: &'static str) -> Self {
+        let store = fx.store();
+        let mut recycler = Recycler::new(fx);
+        for _ in 0..STORE_RECYCLE {
+            recycler.tick(&store);
+            let _ = fx.first_refresh_token(&store, client);
+        }
+        CodeStream {
+            fx,
+            client,
+            store,
+            recycler,
+        }
+    }
+
+    /// One code exchange; returns the time `Server::token` took.
+    ///
+    /// # Panics
+    /// If the exchange fails.
+    pub fn exchange(&mut self) -> Duration {
+        self.recycler.tick(&self.store);
+        let request = code_request(self.client, &self.fx.stored_code(&self.store, self.client));
+        let t0 = std::time::Instant::now();
+        let response = self
+            .fx
+            .server
+            .token(&request, &self.store, &NoPasswordUsers);
+        let elapsed = t0.elapsed();
+        assert_ok(&response);
+        elapsed
+    }
+
+    /// `iters` exchanges; the summed time of the `Server::token` calls alone.
+    pub fn run(&mut self, iters: u64) -> Duration {
+        (0..iters).map(|_| self.exchange()).sum()
+    }
+}
+
 /// The three bench clients (see the [crate docs](crate)), written in their serde form — the
 /// form a configuration file has — so fields the core adds with a default need no change
 /// here.
