@@ -37,7 +37,7 @@ impl Default for FormLimits {
 /// non-empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    pairs: Vec<(Cow<'static, str>, String)>,
+    pairs: Vec<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 impl Params {
@@ -71,7 +71,7 @@ impl Params {
             return Err(OAuthError::invalid_request("the request is too large"));
         }
         // Sized on first use: an empty query string then costs no allocation.
-        let mut pairs: Vec<(Cow<'static, str>, String)> = Vec::new();
+        let mut pairs: Vec<(Cow<'static, str>, Cow<'static, str>)> = Vec::new();
         let mut repeated: Vec<String> = Vec::new();
         let mut seen = 0usize;
         for (name, value) in raw_pairs(input) {
@@ -85,7 +85,10 @@ impl Params {
                 Some(n) => Cow::Borrowed(n),
                 None => Cow::Owned(decode_component(name)?),
             };
-            let value = decode_component(value)?;
+            let value = match known_value(value) {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(decode_component(value)?),
+            };
             if pairs.iter().any(|(n, _)| *n == name) {
                 if !repeated.iter().any(|r| *r == name) {
                     repeated.push(name.into_owned());
@@ -105,11 +108,17 @@ impl Params {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// Removes and returns the value of `name`.
     pub fn take(&mut self, name: &str) -> Option<String> {
+        self.take_cow(name).map(Cow::into_owned)
+    }
+
+    /// Removes and returns the value of `name` without copying a well-known value (a grant
+    /// type, a token type hint), which the parser keeps as a `&'static str`.
+    pub(crate) fn take_cow(&mut self, name: &str) -> Option<Cow<'static, str>> {
         let i = self.pairs.iter().position(|(n, _)| n == name)?;
         Some(self.pairs.swap_remove(i).1)
     }
@@ -201,6 +210,23 @@ fn known_name(raw: &[u8]) -> Option<&'static str> {
     KNOWN_NAMES.iter().copied().find(|n| n.as_bytes() == raw)
 }
 
+/// Values sent verbatim by nearly every request (grant types, token type hints), kept as
+/// `&'static str` so reading them allocates nothing. Matched on the raw bytes: an encoded
+/// spelling is decoded as usual.
+const KNOWN_VALUES: &[&str] = &[
+    "refresh_token",
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "access_token",
+    "code",
+    "S256",
+];
+
+fn known_value(raw: &[u8]) -> Option<&'static str> {
+    KNOWN_VALUES.iter().copied().find(|v| v.as_bytes() == raw)
+}
+
 /// Decodes one form component: `+` is a space, then percent-decoding (HTML URL-encoded form
 /// serialisation, which RFC 6749 Appendix B adopts). Used for Basic credentials too
 /// (RFC 6749 §2.3.1).
@@ -253,6 +279,20 @@ mod tests {
         let p = parse("a=x+y&b=p%40ss%3A%2F").unwrap();
         assert_eq!(p.get("a"), Some("x y"));
         assert_eq!(p.get("b"), Some("p@ss:/"));
+    }
+
+    /// A well-known value kept as a static string reads exactly like a decoded one, and an
+    /// encoded spelling of it decodes to the same text.
+    #[test]
+    fn known_values_read_like_any_other() {
+        let mut p = parse("grant_type=refresh_token&token_type_hint=refresh%5Ftoken").unwrap();
+        assert!(matches!(
+            p.take_cow("grant_type"),
+            Some(Cow::Borrowed("refresh_token"))
+        ));
+        assert_eq!(p.take("token_type_hint").as_deref(), Some("refresh_token"));
+        // A repeat of a known value is still a repeat (GEN-02).
+        assert!(parse("grant_type=password&grant_type=password").is_err());
     }
 
     #[test]

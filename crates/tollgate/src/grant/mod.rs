@@ -50,7 +50,7 @@ impl GrantRequest {
     /// Reads the grant from the body parameters (RFC 6749 §5.2: a missing parameter is
     /// `invalid_request`, an unknown grant type `unsupported_grant_type`, TK-04/TK-05).
     pub(crate) fn parse(params: &mut Params) -> Result<GrantRequest, OAuthError> {
-        let Some(grant_type) = params.take("grant_type") else {
+        let Some(grant_type) = params.take_cow("grant_type") else {
             return Err(OAuthError::invalid_request("grant_type is missing"));
         };
         let Some(grant_type) = GrantType::parse(&grant_type) else {
