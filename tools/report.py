@@ -132,6 +132,9 @@ INTERLEAVED_PEERS = [
      {"tollgate": "Tollgate (grace 30 s)", "tollgate_grace0": "Tollgate (grace 0)",
       "oauth-as": "oauth-as 1.0.1 (`jwt-p256`)"}),
 ]
+# One ES256 signature on this VM on a quiet day (BENCHMARKS.md of 2026-11-23, commit ec24029):
+# the yardstick for how fast the host was in a run.
+QUIET_ES256_SIGN_NS = 13_400
 # Issue 4: a refresh with an ES256 access token costs at most this many bare ES256 signatures.
 JWT_REFRESH_RATIO_TARGET = 1.15
 
@@ -238,6 +241,13 @@ def main():
               "throughput, so they also carry a **per server-CPU-second** column — requests divided "
               "by the CPU time the server process actually got (from `/proc`), which is what one "
               "dedicated core would serve if the server were CPU-bound.\n")
+    yardstick = median_ns("jose", "sign_ES256")
+    if yardstick:
+        md.append(f"**How fast the machine was in this run.** One ES256 signature (ring, pure CPU, "
+                  f"no allocation worth the name) took {fmt_ns(yardstick)} here; on a quiet day this "
+                  f"VM does it in about {fmt_ns(QUIET_ES256_SIGN_NS)}, so this run's host was about "
+                  f"{yardstick / QUIET_ES256_SIGN_NS:.1f}× slower than that. Absolute figures (µs, "
+                  "req/s) scale with it; the ratios measured side by side in the same run do not.\n")
 
     md.append("## Commands\n")
     md.append("```sh\ntools/bench.sh                        # everything below, then this file\n"
