@@ -349,8 +349,18 @@ pub(crate) fn template() -> &'static Template {
         Template {
             clients: clients(),
             commits: vec![
-                Commit::StoreCode(code(CODE_CONF, CONF_ID, CONF_REDIRECT, None)),
-                Commit::StoreCode(code(CODE_PUB, PUB_ID, PUB_REDIRECT, None)),
+                Commit::StoreCode(std::sync::Arc::new(code(
+                    CODE_CONF,
+                    CONF_ID,
+                    CONF_REDIRECT,
+                    None,
+                ))),
+                Commit::StoreCode(std::sync::Arc::new(code(
+                    CODE_PUB,
+                    PUB_ID,
+                    PUB_REDIRECT,
+                    None,
+                ))),
                 Commit::Issue(issuance(1, CONF_ID, RT_CONF, false, fresh)),
                 Commit::Issue(issuance(2, PUB_ID, RT_PUB, false, fresh)),
                 Commit::Issue(issuance(3, CONF_ID, RT_GRACE, false, fresh)),
@@ -358,7 +368,12 @@ pub(crate) fn template() -> &'static Template {
                 Commit::Issue(issuance(5, CONF_ID, RT_IDLE, false, START)),
                 Commit::Issue(issuance(6, POST_ID, RT_STATIC, false, fresh)),
                 // Already redeemed into family 1: presenting it again revokes that family.
-                Commit::StoreCode(code(CODE_USED, CONF_ID, CONF_REDIRECT, Some(1))),
+                Commit::StoreCode(std::sync::Arc::new(code(
+                    CODE_USED,
+                    CONF_ID,
+                    CONF_REDIRECT,
+                    Some(1),
+                ))),
             ],
         }
     })

@@ -239,7 +239,7 @@ fn the_sealed_successor_is_not_readable_at_rest() {
     let tollgate::store::RefreshState::Rotated {
         successor: Some(sealed),
         ..
-    } = view.token.state
+    } = &view.token.state
     else {
         panic!("expected a sealed successor: {stored}");
     };
@@ -248,7 +248,7 @@ fn the_sealed_successor_is_not_readable_at_rest() {
     assert!(!sealed.0.windows(rt2.len()).any(|w| w == rt2.as_bytes()));
     assert!(!sealed.0.windows(at2.len()).any(|w| w == at2.as_bytes()));
     assert!(
-        tollgate::seal::open("tgr_someone-else", &tollgate::TokenHash::of(&rt1), &sealed).is_none()
+        tollgate::seal::open("tgr_someone-else", &tollgate::TokenHash::of(&rt1), sealed).is_none()
     );
 }
 

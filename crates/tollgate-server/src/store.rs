@@ -279,7 +279,10 @@ impl AsyncStore for Backend {
             Backend::Sql(s) => AsyncStore::client(s, id).await,
         }
     }
-    async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+    async fn code(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<std::sync::Arc<CodeRecord>>, StoreError> {
         match self {
             Backend::Memory(s) => Store::code(s, hash),
             Backend::Sql(s) => AsyncStore::code(s, hash).await,
@@ -297,7 +300,10 @@ impl AsyncStore for Backend {
             Backend::Sql(s) => AsyncStore::access_token(s, hash).await,
         }
     }
-    async fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+    async fn interaction(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Box<InteractionRecord>>, StoreError> {
         match self {
             Backend::Memory(s) => Store::interaction(s, hash),
             Backend::Sql(s) => AsyncStore::interaction(s, hash).await,

@@ -9,6 +9,8 @@
 //! JSON. Every decode checks its input and reports a corrupt row as a
 //! [`StoreError::failed`], never a panic.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tollgate::client::GrantType;
@@ -380,8 +382,8 @@ pub(crate) fn refresh_view_from_row(r: &impl RowExt) -> Result<RefreshView, Stor
         state,
     };
     Ok(RefreshView {
-        token,
-        family: family_from_row(r, 9, family)?,
+        token: Arc::new(token),
+        family: Arc::new(family_from_row(r, 9, family)?),
     })
 }
 
@@ -454,8 +456,8 @@ pub(crate) fn access_view_from_row(r: &impl RowExt) -> Result<AccessView, StoreE
         revoked_at: opt_unix(r.opt_int(7)?, "access_tokens.revoked_at")?,
     };
     Ok(AccessView {
-        token,
-        family: family_from_row(r, 8, family)?,
+        token: Arc::new(token),
+        family: Arc::new(family_from_row(r, 8, family)?),
     })
 }
 

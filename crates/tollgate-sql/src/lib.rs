@@ -284,8 +284,8 @@ impl AsyncStore for SqlStore {
         Ok(client)
     }
 
-    async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-        dispatch!(self.code(hash))
+    async fn code(&self, hash: &TokenHash) -> Result<Option<Arc<CodeRecord>>, StoreError> {
+        Ok(dispatch!(self.code(hash))?.map(Arc::new))
     }
 
     async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshView>, StoreError> {
@@ -296,8 +296,11 @@ impl AsyncStore for SqlStore {
         dispatch!(self.access_token(hash))
     }
 
-    async fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
-        dispatch!(self.interaction(hash))
+    async fn interaction(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Box<InteractionRecord>>, StoreError> {
+        Ok(dispatch!(self.interaction(hash))?.map(Box::new))
     }
 
     async fn consent(

@@ -499,7 +499,7 @@ impl Postgres {
                         .bind(&code.0[..]),
                     f
                 );
-                let r = issuance.refresh.as_ref().map(RefreshParams::new);
+                let r = issuance.refresh.as_deref().map(RefreshParams::new);
                 let q = match &r {
                     Some(r) => bind_refresh!(q, r),
                     None => q,
@@ -513,7 +513,7 @@ impl Postgres {
                     sqlx::query(&s.issue[usize::from(issuance.refresh.is_some())]),
                     f
                 );
-                let r = issuance.refresh.as_ref().map(RefreshParams::new);
+                let r = issuance.refresh.as_deref().map(RefreshParams::new);
                 let q = match &r {
                     Some(r) => bind_refresh!(q, r),
                     None => q,
@@ -532,7 +532,7 @@ impl Postgres {
                     .bind(&old.0[..])
                     .bind(codec::time(at))
                     .bind(successor.as_ref().map(|s| &s.0[..]));
-                let r = refresh.as_ref().map(RefreshParams::new);
+                let r = refresh.as_deref().map(RefreshParams::new);
                 let q = match &r {
                     Some(r) => bind_refresh!(q, r),
                     None => q,

@@ -551,7 +551,7 @@ async fn apply(
             // `redeemed_into` set (AC-01, AC-11); an existing family id is a duplicate key.
             count(1);
             let f = FamilyParams::new(&issuance.family).map_err(invalid)?;
-            let r = issuance.refresh.as_ref().map(RefreshParams::new);
+            let r = issuance.refresh.as_deref().map(RefreshParams::new);
             let a = AccessParams::new(&issuance.access);
             let q = bind_family!(sqlx::query(&s.redeem).bind(&code.0[..]), f);
             guarded(bind_access!(bind_opt_refresh(q, r.as_ref()), a), conn).await
@@ -561,7 +561,7 @@ async fn apply(
             // unique violation, which aborts the statement: a conflict).
             count(1);
             let f = FamilyParams::new(&issuance.family).map_err(invalid)?;
-            let r = issuance.refresh.as_ref().map(RefreshParams::new);
+            let r = issuance.refresh.as_deref().map(RefreshParams::new);
             let a = AccessParams::new(&issuance.access);
             let q = bind_family!(sqlx::query(&s.issue), f);
             guarded(bind_access!(bind_opt_refresh(q, r.as_ref()), a), conn).await
@@ -578,7 +578,7 @@ async fn apply(
             // under the write lock taken when the statement started; the loser of a race
             // waits for the lock, then finds `rotated_at` set (RFC 9700 §4.14.2).
             count(1);
-            let r = refresh.as_ref().map(RefreshParams::new);
+            let r = refresh.as_deref().map(RefreshParams::new);
             let a = AccessParams::new(&access);
             let q = sqlx::query(&s.rotate)
                 .bind(&old.0[..])
@@ -801,8 +801,8 @@ mod tests {
         }
     }
 
-    fn refresh(name: &str, f: &FamilyRecord) -> RefreshTokenRecord {
-        RefreshTokenRecord {
+    fn refresh(name: &str, f: &FamilyRecord) -> std::sync::Arc<RefreshTokenRecord> {
+        std::sync::Arc::new(RefreshTokenRecord {
             hash: TokenHash::of(name),
             family: f.id,
             client_id: f.client_id.clone(),
@@ -810,11 +810,11 @@ mod tests {
             issued_at: T0,
             idle_expires_at: None,
             state: RefreshState::Active,
-        }
+        })
     }
 
-    fn access(name: &str, f: &FamilyRecord) -> AccessTokenRecord {
-        AccessTokenRecord {
+    fn access(name: &str, f: &FamilyRecord) -> std::sync::Arc<AccessTokenRecord> {
+        std::sync::Arc::new(AccessTokenRecord {
             hash: TokenHash::of(name),
             family: f.id,
             client_id: f.client_id.clone(),
@@ -823,7 +823,7 @@ mod tests {
             issued_at: T0,
             expires_at: UnixTime(T0.0 + 3600),
             revoked_at: None,
-        }
+        })
     }
 
     fn rotation(old: &str, new: &str, f: &FamilyRecord) -> Commit {

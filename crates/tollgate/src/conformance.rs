@@ -56,8 +56,8 @@ fn family(n: u8) -> FamilyRecord {
     }
 }
 
-fn refresh(name: &str, fam: &FamilyRecord) -> RefreshTokenRecord {
-    RefreshTokenRecord {
+fn refresh(name: &str, fam: &FamilyRecord) -> Arc<RefreshTokenRecord> {
+    Arc::new(RefreshTokenRecord {
         hash: TokenHash::of(name),
         family: fam.id,
         client_id: fam.client_id.clone(),
@@ -65,11 +65,11 @@ fn refresh(name: &str, fam: &FamilyRecord) -> RefreshTokenRecord {
         issued_at: T0,
         idle_expires_at: Some(UnixTime(T0.0 + 3600)),
         state: RefreshState::Active,
-    }
+    })
 }
 
-fn access(name: &str, fam: &FamilyRecord) -> AccessTokenRecord {
-    AccessTokenRecord {
+fn access(name: &str, fam: &FamilyRecord) -> Arc<AccessTokenRecord> {
+    Arc::new(AccessTokenRecord {
         hash: TokenHash::of(name),
         family: fam.id,
         client_id: fam.client_id.clone(),
@@ -78,7 +78,7 @@ fn access(name: &str, fam: &FamilyRecord) -> AccessTokenRecord {
         issued_at: T0,
         expires_at: UnixTime(T0.0 + 600),
         revoked_at: None,
-    }
+    })
 }
 
 fn issuance(n: u8, rt: &str, at: &str) -> Issuance {
@@ -86,12 +86,12 @@ fn issuance(n: u8, rt: &str, at: &str) -> Issuance {
     Issuance {
         refresh: Some(refresh(rt, &f)),
         access: access(at, &f),
-        family: f,
+        family: Arc::new(f),
     }
 }
 
-fn code(name: &str) -> CodeRecord {
-    CodeRecord {
+fn code(name: &str) -> Arc<CodeRecord> {
+    Arc::new(CodeRecord {
         hash: TokenHash::of(name),
         client_id: kit_client().id,
         redirect_uri: "https://rp.test/cb".into(),
@@ -103,7 +103,7 @@ fn code(name: &str) -> CodeRecord {
         issued_at: T0,
         expires_at: UnixTime(T0.0 + 60),
         redeemed_into: None,
-    }
+    })
 }
 
 fn commit<S: Store + ?Sized>(s: &S, c: Commit) -> CommitOutcome {
@@ -207,9 +207,9 @@ pub fn revoking_an_access_token_touches_nothing_else<S: Store + ?Sized>(s: &S) {
     );
 }
 
-fn interaction(name: &str, stage: InteractionStage) -> InteractionRecord {
-    let c = code("unused");
-    InteractionRecord {
+fn interaction(name: &str, stage: InteractionStage) -> Box<InteractionRecord> {
+    let c = CodeRecord::clone(&code("unused"));
+    Box::new(InteractionRecord {
         hash: TokenHash::of(name),
         browser: TokenHash::of("browser"),
         csrf: TokenHash::of("csrf"),
@@ -232,7 +232,7 @@ fn interaction(name: &str, stage: InteractionStage) -> InteractionRecord {
         stage,
         created_at: T0,
         expires_at: UnixTime(T0.0 + 600),
-    }
+    })
 }
 
 fn consent(scope: &str) -> ConsentRecord {
@@ -271,7 +271,7 @@ pub fn interactions_finish_once_and_merge_consent<S: Store + ?Sized>(s: &S) {
     let finish = Commit::FinishInteraction {
         interaction: login.hash,
         consent: None,
-        next: InteractionNext::Interaction(Box::new(next.clone())),
+        next: InteractionNext::Interaction(next.clone()),
     };
     assert_eq!(commit(s, finish.clone()), CommitOutcome::Applied);
     assert!(

@@ -168,14 +168,14 @@ impl Flow for RevocationFlow<'_> {
             ) => {
                 let found = match answer {
                     Answer::AccessToken(Some(v)) if kind == Kind::Access => Some((
-                        v.token.client_id,
+                        v.token.client_id.clone(),
                         Commit::RevokeAccessToken {
                             token: hash,
                             at: self.now,
                         },
                     )),
                     Answer::RefreshToken(Some(v)) if kind == Kind::Refresh => Some((
-                        v.token.client_id,
+                        v.token.client_id.clone(),
                         Commit::RevokeFamily {
                             family: v.family.id,
                             at: self.now,

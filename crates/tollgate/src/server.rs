@@ -165,8 +165,8 @@ pub struct CodeGrant {
 pub struct MintedCode {
     /// The value for the client.
     pub code: SecretString,
-    /// The record for the store.
-    pub record: CodeRecord,
+    /// The record for the store, allocated once and kept by an in-memory store as is.
+    pub record: std::sync::Arc<CodeRecord>,
 }
 
 /// The authorization server core.
@@ -503,7 +503,7 @@ impl Server {
         let now = self.clock.now();
         let t = mint_token(TokenKind::Code, &*self.random)?;
         Ok(MintedCode {
-            record: CodeRecord {
+            record: std::sync::Arc::new(CodeRecord {
                 hash: t.hash,
                 client_id: grant.client_id,
                 redirect_uri: grant.redirect_uri,
@@ -515,7 +515,7 @@ impl Server {
                 issued_at: now,
                 expires_at: now.plus(self.config.code_ttl),
                 redeemed_into: None,
-            },
+            }),
             code: t.value,
         })
     }

@@ -44,8 +44,6 @@ use crate::token::{SecretString, TokenHash};
 const MAX_RELOADS: u8 = 32;
 
 /// What the caller must do next.
-// A step is handed straight to the caller; boxing the commit would only add an allocation.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 #[must_use = "a step must be answered or, when Done, its response sent"]
 #[non_exhaustive]
@@ -78,7 +76,7 @@ pub enum Answer {
     /// For [`Step::LoadClient`].
     Client(Option<std::sync::Arc<crate::client::Client>>),
     /// For [`Step::LoadCode`].
-    Code(Option<CodeRecord>),
+    Code(Option<Arc<CodeRecord>>),
     /// For [`Step::LoadRefreshToken`].
     RefreshToken(Option<RefreshView>),
     /// For [`Step::LoadAccessToken`].
@@ -90,7 +88,7 @@ pub enum Answer {
     /// For [`crate::authorize::AuthorizeStep::LoadConsent`].
     Consent(Option<ConsentRecord>),
     /// For [`crate::authorize::AuthorizeStep::LoadInteraction`].
-    Interaction(Option<InteractionRecord>),
+    Interaction(Option<Box<InteractionRecord>>),
     /// For [`Step::Commit`] and [`crate::authorize::AuthorizeStep::Commit`].
     Committed(CommitOutcome),
     /// For any load or commit step, when the store failed.

@@ -147,7 +147,7 @@ impl Flow for UserInfoFlow {
                         "the access token lacks the openid scope",
                     ));
                 }
-                let Some(subject) = v.token.subject else {
+                let Some(subject) = &v.token.subject else {
                     return invalid();
                 };
                 let subject = subject.to_string();
@@ -157,7 +157,7 @@ impl Flow for UserInfoFlow {
                 };
                 self.state = State::AwaitClaims {
                     subject,
-                    scope: v.token.scope,
+                    scope: v.token.scope.clone(),
                 };
                 Step::LoadClaims(request)
             }

@@ -216,7 +216,7 @@ impl Store for Blocking {
     fn client(&self, id: &ClientId) -> Result<Option<std::sync::Arc<Client>>, StoreError> {
         self.rt.block_on(AsyncStore::client(&self.store, id))
     }
-    fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+    fn code(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<CodeRecord>>, StoreError> {
         self.rt.block_on(AsyncStore::code(&self.store, hash))
     }
     fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshView>, StoreError> {
@@ -227,7 +227,7 @@ impl Store for Blocking {
         self.rt
             .block_on(AsyncStore::access_token(&self.store, hash))
     }
-    fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+    fn interaction(&self, hash: &TokenHash) -> Result<Option<Box<InteractionRecord>>, StoreError> {
         self.rt.block_on(AsyncStore::interaction(&self.store, hash))
     }
     fn consent(

@@ -4,6 +4,8 @@
 //! expired, revoked or in a revoked family, and the families this empties — in bounded
 //! batches, leaving everything live alone.
 
+use std::sync::Arc;
+
 use tollgate::seal::SealedResponse;
 use tollgate::store::{
     AccessTokenRecord, AsyncStore, CodeRecord, Commit, CommitOutcome, FamilyRecord, Issuance,
@@ -37,8 +39,8 @@ fn family(n: u8, expires: Option<u64>) -> FamilyRecord {
     }
 }
 
-fn refresh(name: &str, f: &FamilyRecord, idle: Option<u64>) -> RefreshTokenRecord {
-    RefreshTokenRecord {
+fn refresh(name: &str, f: &FamilyRecord, idle: Option<u64>) -> Arc<RefreshTokenRecord> {
+    Arc::new(RefreshTokenRecord {
         hash: TokenHash::of(name),
         family: f.id,
         client_id: client(),
@@ -46,11 +48,11 @@ fn refresh(name: &str, f: &FamilyRecord, idle: Option<u64>) -> RefreshTokenRecor
         issued_at: T0,
         idle_expires_at: idle.map(at),
         state: RefreshState::Active,
-    }
+    })
 }
 
-fn access(name: &str, f: &FamilyRecord, expires: u64) -> AccessTokenRecord {
-    AccessTokenRecord {
+fn access(name: &str, f: &FamilyRecord, expires: u64) -> Arc<AccessTokenRecord> {
+    Arc::new(AccessTokenRecord {
         hash: TokenHash::of(name),
         family: f.id,
         client_id: client(),
@@ -59,11 +61,11 @@ fn access(name: &str, f: &FamilyRecord, expires: u64) -> AccessTokenRecord {
         issued_at: T0,
         expires_at: at(expires),
         revoked_at: None,
-    }
+    })
 }
 
-fn code(name: &str, expires: u64) -> CodeRecord {
-    CodeRecord {
+fn code(name: &str, expires: u64) -> Arc<CodeRecord> {
+    Arc::new(CodeRecord {
         hash: TokenHash::of(name),
         client_id: client(),
         redirect_uri: "https://rp.test/cb".into(),
@@ -75,7 +77,7 @@ fn code(name: &str, expires: u64) -> CodeRecord {
         issued_at: T0,
         expires_at: at(expires),
         redeemed_into: None,
-    }
+    })
 }
 
 /// Every key the scenario writes, to compare what survives.
@@ -114,7 +116,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: Some(refresh("rt-idle", &f1, Some(3600))),
             access: access("at-expired", &f1, 600),
-            family: f1.clone(),
+            family: Arc::new(f1.clone()),
         }),
     )
     .await;
@@ -125,7 +127,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: Some(refresh("rt-live", &f2, Some(100_000))),
             access: access("at-live", &f2, 100_000),
-            family: f2.clone(),
+            family: Arc::new(f2.clone()),
         }),
     )
     .await;
@@ -136,7 +138,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: Some(refresh("rt-revoked", &f3, Some(100_000))),
             access: access("at-revoked-fam", &f3, 100_000),
-            family: f3.clone(),
+            family: Arc::new(f3.clone()),
         }),
     )
     .await;
@@ -155,7 +157,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: Some(refresh("rt-old", &f4, None)),
             access: access("at-self-revoked", &f4, 100_000),
-            family: f4.clone(),
+            family: Arc::new(f4.clone()),
         }),
     )
     .await;
@@ -187,7 +189,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: Some(refresh("rt-abs", &f5, None)),
             access: access("at-abs", &f5, 100_000),
-            family: f5.clone(),
+            family: Arc::new(f5.clone()),
         }),
     )
     .await;
@@ -203,7 +205,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
         Commit::Issue(Issuance {
             refresh: None,
             access: access("at-cc", &f6, 700),
-            family: f6,
+            family: Arc::new(f6),
         }),
     )
     .await;
@@ -220,7 +222,7 @@ async fn scenario<S: AsyncStore>(s: &S) {
             issuance: Issuance {
                 refresh: None,
                 access: access("at-f7", &f7, 600),
-                family: f7,
+                family: Arc::new(f7),
             },
         },
     )

@@ -145,8 +145,8 @@ async fn jti_is_spent_once(kind: Kind) {
     assert_eq!(applied, 1, "a jti is spent exactly once");
 }
 
-fn interaction(name: &str) -> InteractionRecord {
-    InteractionRecord {
+fn interaction(name: &str) -> Box<InteractionRecord> {
+    Box::new(InteractionRecord {
         hash: TokenHash::of(name),
         browser: TokenHash::of("browser"),
         csrf: TokenHash::of("csrf"),
@@ -171,7 +171,7 @@ fn interaction(name: &str) -> InteractionRecord {
         },
         created_at: T0,
         expires_at: UnixTime(T0.0 + 600),
-    }
+    })
 }
 
 async fn consent_accumulates_and_interactions_finish_once(kind: Kind) {

@@ -10,6 +10,8 @@
 //! trigger's `UPDATE` ran — writes nothing: every row count is unchanged, checked through a
 //! separate connection to the database.
 
+use std::sync::Arc;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -72,7 +74,10 @@ impl AsyncStore for Traced<'_> {
         self.run("client".into(), AsyncStore::client(self.store, id))
             .await
     }
-    async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+    async fn code(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<std::sync::Arc<CodeRecord>>, StoreError> {
         self.run("code".into(), AsyncStore::code(self.store, hash))
             .await
     }
@@ -90,7 +95,10 @@ impl AsyncStore for Traced<'_> {
         )
         .await
     }
-    async fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+    async fn interaction(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Box<InteractionRecord>>, StoreError> {
         self.run(
             "interaction".into(),
             AsyncStore::interaction(self.store, hash),
@@ -285,8 +293,8 @@ fn family(n: u8) -> FamilyRecord {
     }
 }
 
-fn refresh(name: &str, f: &FamilyRecord) -> RefreshTokenRecord {
-    RefreshTokenRecord {
+fn refresh(name: &str, f: &FamilyRecord) -> Arc<RefreshTokenRecord> {
+    Arc::new(RefreshTokenRecord {
         hash: TokenHash::of(name),
         family: f.id,
         client_id: client(),
@@ -294,11 +302,11 @@ fn refresh(name: &str, f: &FamilyRecord) -> RefreshTokenRecord {
         issued_at: T0,
         idle_expires_at: Some(UnixTime(T0.0 + 3600)),
         state: RefreshState::Active,
-    }
+    })
 }
 
-fn access(name: &str, f: &FamilyRecord) -> AccessTokenRecord {
-    AccessTokenRecord {
+fn access(name: &str, f: &FamilyRecord) -> Arc<AccessTokenRecord> {
+    Arc::new(AccessTokenRecord {
         hash: TokenHash::of(name),
         family: f.id,
         client_id: client(),
@@ -307,7 +315,7 @@ fn access(name: &str, f: &FamilyRecord) -> AccessTokenRecord {
         issued_at: T0,
         expires_at: UnixTime(T0.0 + 3600),
         revoked_at: None,
-    }
+    })
 }
 
 fn issuance(n: u8, rt: &str, at: &str) -> Issuance {
@@ -315,12 +323,12 @@ fn issuance(n: u8, rt: &str, at: &str) -> Issuance {
     Issuance {
         refresh: Some(refresh(rt, &f)),
         access: access(at, &f),
-        family: f,
+        family: Arc::new(f),
     }
 }
 
-fn code(name: &str) -> CodeRecord {
-    CodeRecord {
+fn code(name: &str) -> Arc<CodeRecord> {
+    Arc::new(CodeRecord {
         hash: TokenHash::of(name),
         client_id: client(),
         redirect_uri: "https://rp.test/cb".into(),
@@ -332,7 +340,7 @@ fn code(name: &str) -> CodeRecord {
         issued_at: T0,
         expires_at: UnixTime(T0.0 + 60),
         redeemed_into: None,
-    }
+    })
 }
 
 fn rotate(old: &str, rt: &str, at: &str, f: &FamilyRecord) -> Commit {
@@ -400,7 +408,7 @@ async fn state(store: &SqlStore, rt: &str) -> Option<RefreshState> {
     AsyncStore::refresh_token(store, &TokenHash::of(rt))
         .await
         .expect("lookup")
-        .map(|v| v.token.state)
+        .map(|v| v.token.state.clone())
 }
 
 async fn failed_preconditions_write_nothing(kind: Kind) {

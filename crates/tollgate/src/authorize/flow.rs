@@ -389,7 +389,7 @@ impl<'s> AuthorizeFlow<'s> {
     fn on_interaction(
         &mut self,
         resume: Resume,
-        record: Option<InteractionRecord>,
+        record: Option<Box<InteractionRecord>>,
     ) -> AuthorizeStep {
         let gone = || {
             page(
@@ -588,7 +588,7 @@ impl<'s> AuthorizeFlow<'s> {
                 },
                 already_used(),
             ),
-            None => (Commit::StoreInteraction(record), server_error()),
+            None => (Commit::StoreInteraction(Box::new(record)), server_error()),
         };
         self.commit(commit, outcome, conflict)
     }

@@ -24,7 +24,7 @@ pub(crate) fn decide(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &CodeParams,
-    record: Option<CodeRecord>,
+    record: Option<std::sync::Arc<CodeRecord>>,
 ) -> Result<Decision, Error> {
     let Some(record) = record else {
         return Ok(Decision::error(OAuthError::invalid_grant(
@@ -87,7 +87,7 @@ pub(crate) fn decide(
     let (issuance, response) = ctx.start_family(
         client,
         GrantType::AuthorizationCode,
-        Some(record.subject),
+        Some(record.subject.clone()),
         &record.scope,
         record.nonce.as_deref(),
     )?;

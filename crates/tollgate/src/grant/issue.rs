@@ -43,13 +43,13 @@ impl<'s> Ctx<'s> {
 /// A minted access token: the value for the response and the record for the store.
 pub(crate) struct NewAccess {
     pub value: String,
-    pub record: AccessTokenRecord,
+    pub record: Arc<AccessTokenRecord>,
 }
 
 /// A minted refresh token.
 pub(crate) struct NewRefresh {
     pub token: MintedToken,
-    pub record: RefreshTokenRecord,
+    pub record: Arc<RefreshTokenRecord>,
 }
 
 impl<'s> Ctx<'s> {
@@ -105,7 +105,7 @@ impl<'s> Ctx<'s> {
                 (v, h)
             }
         };
-        let record = AccessTokenRecord {
+        let record = Arc::new(AccessTokenRecord {
             hash,
             family,
             client_id: client.id.clone(),
@@ -114,7 +114,7 @@ impl<'s> Ctx<'s> {
             issued_at: self.now,
             expires_at,
             revoked_at: None,
-        };
+        });
         Ok(NewAccess { value, record })
     }
 
@@ -130,7 +130,7 @@ impl<'s> Ctx<'s> {
         let mut bytes = [0u8; TOKEN_BYTES];
         self.random.fill(&mut bytes)?;
         let token = encode_token(TokenKind::Refresh, &bytes);
-        let record = RefreshTokenRecord {
+        let record = Arc::new(RefreshTokenRecord {
             hash: token.hash,
             family,
             client_id: client.id.clone(),
@@ -138,7 +138,7 @@ impl<'s> Ctx<'s> {
             issued_at: self.now,
             idle_expires_at: self.idle_expiry(policy, family_expires_at),
             state: RefreshState::Active,
-        };
+        });
         Ok(NewRefresh { token, record })
     }
 
@@ -197,7 +197,7 @@ impl<'s> Ctx<'s> {
             &granted,
             id_token.as_deref(),
         );
-        let family = FamilyRecord {
+        let family = Arc::new(FamilyRecord {
             id: family_id,
             client_id: client.id.clone(),
             subject,
@@ -206,7 +206,7 @@ impl<'s> Ctx<'s> {
             created_at: self.now,
             expires_at: family_expires,
             revoked_at: None,
-        };
+        });
         Ok((
             Issuance {
                 family,

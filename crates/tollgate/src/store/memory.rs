@@ -48,18 +48,18 @@ impl std::hash::BuildHasher for RandomKey {
 
 type RandomMap<K, V> = HashMap<K, V, RandomKey>;
 
-/// Families and tokens are boxed: an insert then writes a 40-byte slot into the (large,
-/// mostly cold) hash table instead of a 128–200-byte record, and the record itself lands in
-/// memory the allocator just recycled. Two or three more allocations per grant, and a
-/// refresh or code exchange 5–10 % faster against the peers measured interleaved
-/// (`benches/src/interleave.rs`).
+/// Records are kept in the allocations they were minted in (`Arc`s a commit hands over):
+/// an insert writes a 40-byte slot into the (large, mostly cold) hash table instead of a
+/// 128–300-byte record, and a lookup hands out the same records by reference count
+/// rather than copying them ([`RefreshView`], [`Store::code`]). A record is copied only
+/// when it changes while a lookup still holds it (`Arc::make_mut`).
 #[derive(Default)]
 struct Tokens {
-    codes: RandomMap<TokenHash, CodeRecord>,
-    families: RandomMap<FamilyId, Box<FamilyRecord>>,
-    refresh: RandomMap<TokenHash, Box<RefreshTokenRecord>>,
-    access: RandomMap<TokenHash, Box<AccessTokenRecord>>,
-    interactions: RandomMap<TokenHash, InteractionRecord>,
+    codes: RandomMap<TokenHash, Arc<CodeRecord>>,
+    families: RandomMap<FamilyId, Arc<FamilyRecord>>,
+    refresh: RandomMap<TokenHash, Arc<RefreshTokenRecord>>,
+    access: RandomMap<TokenHash, Arc<AccessTokenRecord>>,
+    interactions: RandomMap<TokenHash, Box<InteractionRecord>>,
     consents: HashMap<(String, ClientId), ConsentRecord>,
     jtis: RandomMap<TokenHash, UnixTime>,
 }
@@ -203,17 +203,22 @@ impl MemoryStore {
     }
 }
 
+/// Whether family `id` exists and is not revoked.
+fn live(families: &RandomMap<FamilyId, Arc<FamilyRecord>>, id: &FamilyId) -> bool {
+    families.get(id).is_some_and(|f| !f.is_revoked())
+}
+
 impl Tokens {
     fn family_live(&self, id: &FamilyId) -> bool {
-        self.families.get(id).is_some_and(|f| !f.is_revoked())
+        live(&self.families, id)
     }
 
     fn insert_issuance(&mut self, i: Issuance) {
         if let Some(r) = i.refresh {
-            self.refresh.insert(r.hash, Box::new(r));
+            self.refresh.insert(r.hash, r);
         }
-        self.access.insert(i.access.hash, Box::new(i.access));
-        self.families.insert(i.family.id, Box::new(i.family));
+        self.access.insert(i.access.hash, i.access);
+        self.families.insert(i.family.id, i.family);
     }
 }
 
@@ -226,7 +231,7 @@ impl Store for MemoryStore {
         Ok(clients.get(id).cloned())
     }
 
-    fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+    fn code(&self, hash: &TokenHash) -> Result<Option<Arc<CodeRecord>>, StoreError> {
         Ok(self.lock()?.codes.get(hash).cloned())
     }
 
@@ -239,8 +244,8 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         Ok(Some(RefreshView {
-            token: RefreshTokenRecord::clone(token),
-            family: FamilyRecord::clone(family),
+            token: Arc::clone(token),
+            family: Arc::clone(family),
         }))
     }
 
@@ -253,12 +258,12 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         Ok(Some(AccessView {
-            token: AccessTokenRecord::clone(token),
-            family: FamilyRecord::clone(family),
+            token: Arc::clone(token),
+            family: Arc::clone(family),
         }))
     }
 
-    fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+    fn interaction(&self, hash: &TokenHash) -> Result<Option<Box<InteractionRecord>>, StoreError> {
         Ok(self.lock()?.interactions.get(hash).cloned())
     }
 
@@ -276,153 +281,164 @@ impl Store for MemoryStore {
 
     fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut t = self.lock()?;
-        let applied =
-            match commit {
-                Commit::StoreCode(code) => match t.codes.entry(code.hash) {
-                    Entry::Occupied(_) => false,
-                    Entry::Vacant(v) => {
-                        v.insert(code);
-                        true
-                    }
-                },
-                Commit::RedeemCode { code, issuance } => {
-                    let fresh = !t.families.contains_key(&issuance.family.id);
-                    match t.codes.get_mut(&code) {
-                        Some(c) if c.redeemed_into.is_none() && fresh => {
-                            c.redeemed_into = Some(issuance.family.id);
-                            t.insert_issuance(issuance);
-                            true
-                        }
-                        _ => false,
-                    }
+        let applied = match commit {
+            Commit::StoreCode(code) => match t.codes.entry(code.hash) {
+                Entry::Occupied(_) => false,
+                Entry::Vacant(v) => {
+                    v.insert(code);
+                    true
                 }
-                Commit::Issue(issuance) => {
-                    if t.families.contains_key(&issuance.family.id) {
-                        false
-                    } else {
+            },
+            Commit::RedeemCode { code, issuance } => {
+                let fresh = !t.families.contains_key(&issuance.family.id);
+                match t.codes.get_mut(&code) {
+                    Some(c) if c.redeemed_into.is_none() && fresh => {
+                        Arc::make_mut(c).redeemed_into = Some(issuance.family.id);
                         t.insert_issuance(issuance);
                         true
                     }
+                    _ => false,
                 }
-                Commit::RotateRefresh {
-                    old,
-                    at,
-                    successor,
-                    refresh,
-                    access,
-                } => {
-                    let ok = t.refresh.get(&old).is_some_and(|r| {
-                        r.state == RefreshState::Active && t.family_live(&r.family)
-                    });
-                    if ok {
-                        if let Some(r) = t.refresh.get_mut(&old) {
-                            r.state = RefreshState::Rotated {
-                                at,
-                                successor,
-                                reuse_count: 0,
-                            };
-                        }
-                        if let Some(n) = refresh {
-                            t.refresh.insert(n.hash, Box::new(n));
-                        }
-                        t.access.insert(access.hash, Box::new(access));
-                    }
-                    ok
-                }
-                Commit::UseStaticRefresh {
-                    token,
-                    idle_expires_at,
-                    access,
-                } => {
-                    let ok = t.refresh.get(&token).is_some_and(|r| {
-                        r.state == RefreshState::Active && t.family_live(&r.family)
-                    });
-                    if ok {
-                        if let Some(r) = t.refresh.get_mut(&token) {
-                            r.idle_expires_at = idle_expires_at;
-                        }
-                        t.access.insert(access.hash, Box::new(access));
-                    }
-                    ok
-                }
-                Commit::ClaimGraceReplay { token, max_reuse } => {
-                    let live = t
-                        .refresh
-                        .get(&token)
-                        .is_some_and(|r| t.family_live(&r.family));
-                    match t.refresh.get_mut(&token).map(|r| &mut r.state) {
-                        Some(RefreshState::Rotated { reuse_count, .. })
-                            if live && max_reuse.is_none_or(|m| *reuse_count < m) =>
-                        {
-                            *reuse_count += 1;
-                            true
-                        }
-                        _ => false,
-                    }
-                }
-                Commit::RevokeAccessToken { token, at } => {
-                    if let Some(a) = t.access.get_mut(&token) {
-                        a.revoked_at.get_or_insert(at);
-                    }
+            }
+            Commit::Issue(issuance) => {
+                if t.families.contains_key(&issuance.family.id) {
+                    false
+                } else {
+                    t.insert_issuance(issuance);
                     true
                 }
-                Commit::ConsumeJti { key, until } => match t.jtis.get(&key) {
-                    Some(_) => false,
-                    None => {
-                        t.jtis.insert(key, until);
+            }
+            Commit::RotateRefresh {
+                old,
+                at,
+                successor,
+                refresh,
+                access,
+            } => {
+                let tokens = &mut *t;
+                let ok = match tokens.refresh.get_mut(&old) {
+                    Some(r)
+                        if r.state == RefreshState::Active && live(&tokens.families, &r.family) =>
+                    {
+                        Arc::make_mut(r).state = RefreshState::Rotated {
+                            at,
+                            successor,
+                            reuse_count: 0,
+                        };
                         true
                     }
-                },
-                Commit::StoreInteraction(i) => match t.interactions.entry(i.hash) {
-                    Entry::Occupied(_) => false,
-                    Entry::Vacant(v) => {
-                        v.insert(i);
-                        true
+                    _ => false,
+                };
+                if ok {
+                    if let Some(n) = refresh {
+                        tokens.refresh.insert(n.hash, n);
                     }
-                },
-                Commit::FinishInteraction {
-                    interaction,
-                    consent,
-                    next,
-                } => {
-                    let free = match &next {
-                        InteractionNext::Code(c) => !t.codes.contains_key(&c.hash),
-                        InteractionNext::Interaction(i) => !t.interactions.contains_key(&i.hash),
-                        InteractionNext::Nothing => true,
-                    };
-                    if free && t.interactions.remove(&interaction).is_some() {
-                        if let Some(c) = consent {
-                            let key = (c.subject.clone(), c.client_id.clone());
-                            let merged = match t.consents.get(&key) {
-                                Some(old) => ConsentRecord {
-                                    scope: old.scope.union(&c.scope),
-                                    ..c
-                                },
-                                None => c,
-                            };
-                            t.consents.insert(key, merged);
-                        }
-                        match next {
-                            InteractionNext::Code(c) => {
-                                t.codes.insert(c.hash, c);
-                            }
-                            InteractionNext::Interaction(i) => {
-                                t.interactions.insert(i.hash, *i);
-                            }
-                            InteractionNext::Nothing => {}
-                        }
-                        true
-                    } else {
-                        false
-                    }
+                    tokens.access.insert(access.hash, access);
                 }
-                Commit::RevokeFamily { family, at } => {
-                    if let Some(f) = t.families.get_mut(&family) {
-                        f.revoked_at.get_or_insert(at);
+                ok
+            }
+            Commit::UseStaticRefresh {
+                token,
+                idle_expires_at,
+                access,
+            } => {
+                let tokens = &mut *t;
+                let ok = match tokens.refresh.get_mut(&token) {
+                    Some(r)
+                        if r.state == RefreshState::Active && live(&tokens.families, &r.family) =>
+                    {
+                        Arc::make_mut(r).idle_expires_at = idle_expires_at;
+                        true
                     }
+                    _ => false,
+                };
+                if ok {
+                    tokens.access.insert(access.hash, access);
+                }
+                ok
+            }
+            Commit::ClaimGraceReplay { token, max_reuse } => {
+                let live = t
+                    .refresh
+                    .get(&token)
+                    .is_some_and(|r| t.family_live(&r.family));
+                match t
+                    .refresh
+                    .get_mut(&token)
+                    .map(|r| &mut Arc::make_mut(r).state)
+                {
+                    Some(RefreshState::Rotated { reuse_count, .. })
+                        if live && max_reuse.is_none_or(|m| *reuse_count < m) =>
+                    {
+                        *reuse_count += 1;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Commit::RevokeAccessToken { token, at } => {
+                if let Some(a) = t.access.get_mut(&token) {
+                    Arc::make_mut(a).revoked_at.get_or_insert(at);
+                }
+                true
+            }
+            Commit::ConsumeJti { key, until } => match t.jtis.get(&key) {
+                Some(_) => false,
+                None => {
+                    t.jtis.insert(key, until);
                     true
                 }
-            };
+            },
+            Commit::StoreInteraction(i) => match t.interactions.entry(i.hash) {
+                Entry::Occupied(_) => false,
+                Entry::Vacant(v) => {
+                    v.insert(i);
+                    true
+                }
+            },
+            Commit::FinishInteraction {
+                interaction,
+                consent,
+                next,
+            } => {
+                let free = match &next {
+                    InteractionNext::Code(c) => !t.codes.contains_key(&c.hash),
+                    InteractionNext::Interaction(i) => !t.interactions.contains_key(&i.hash),
+                    InteractionNext::Nothing => true,
+                };
+                if free && t.interactions.remove(&interaction).is_some() {
+                    if let Some(c) = consent {
+                        let key = (c.subject.clone(), c.client_id.clone());
+                        let merged = match t.consents.get(&key) {
+                            Some(old) => ConsentRecord {
+                                scope: old.scope.union(&c.scope),
+                                ..c
+                            },
+                            None => c,
+                        };
+                        t.consents.insert(key, merged);
+                    }
+                    match next {
+                        InteractionNext::Code(c) => {
+                            t.codes.insert(c.hash, c);
+                        }
+                        InteractionNext::Interaction(i) => {
+                            t.interactions.insert(i.hash, i);
+                        }
+                        InteractionNext::Nothing => {}
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            Commit::RevokeFamily { family, at } => {
+                if let Some(f) = t.families.get_mut(&family) {
+                    Arc::make_mut(f).revoked_at.get_or_insert(at);
+                }
+                true
+            }
+        };
         Ok(if applied {
             CommitOutcome::Applied
         } else {

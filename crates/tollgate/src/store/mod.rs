@@ -27,11 +27,14 @@ use crate::seal::SealedResponse;
 use crate::token::{FamilyId, TokenHash};
 
 /// A state change, applied atomically and all-or-nothing.
+///
+/// Records travel boxed or shared, so a commit is at most a few dozen bytes wherever the
+/// flow and the driver move it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Commit {
     /// Store a freshly minted authorization code. Conflict if the hash exists.
-    StoreCode(CodeRecord),
+    StoreCode(Arc<CodeRecord>),
     /// Redeem code `code` into `issuance`: only if the code exists and is unredeemed, set
     /// its `redeemed_into` to the new family and insert everything in `issuance`.
     RedeemCode {
@@ -54,9 +57,9 @@ pub enum Commit {
         /// The sealed successor response for grace-window retries.
         successor: Option<SealedResponse>,
         /// The new refresh token, if one is issued.
-        refresh: Option<RefreshTokenRecord>,
+        refresh: Option<Arc<RefreshTokenRecord>>,
         /// The new access token.
-        access: AccessTokenRecord,
+        access: Arc<AccessTokenRecord>,
     },
     /// Use a non-rotating refresh token: only if it is active and its family not revoked,
     /// set its idle expiry to `idle_expires_at` and insert `access`.
@@ -66,7 +69,7 @@ pub enum Commit {
         /// The new idle expiry.
         idle_expires_at: Option<UnixTime>,
         /// The new access token.
-        access: AccessTokenRecord,
+        access: Arc<AccessTokenRecord>,
     },
     /// Count one grace-window replay of rotated token `token`: only if it is rotated, its
     /// family is not revoked and (when `max_reuse` is set) fewer than `max_reuse` replays were
@@ -94,7 +97,7 @@ pub enum Commit {
         until: UnixTime,
     },
     /// Store a new `/authorize` interaction. Conflict if the hash exists.
-    StoreInteraction(InteractionRecord),
+    StoreInteraction(Box<InteractionRecord>),
     /// Finish interaction `interaction`: only if it exists, delete it, merge `consent` into
     /// the user's remembered consent (union of scopes), and store what comes next.
     FinishInteraction {
@@ -173,7 +176,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// A [`StoreError`] when the store cannot answer.
-    fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError>;
+    fn code(&self, hash: &TokenHash) -> Result<Option<Arc<CodeRecord>>, StoreError>;
     /// The refresh token with hash `hash` and its family.
     ///
     /// # Errors
@@ -188,7 +191,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// A [`StoreError`] when the store cannot answer.
-    fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError>;
+    fn interaction(&self, hash: &TokenHash) -> Result<Option<Box<InteractionRecord>>, StoreError>;
     /// The consent `subject` has given `client`.
     ///
     /// # Errors
@@ -216,7 +219,7 @@ pub trait AsyncStore: Send + Sync {
     fn code(
         &self,
         hash: &TokenHash,
-    ) -> impl Future<Output = Result<Option<CodeRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<CodeRecord>>, StoreError>> + Send;
     /// See [`Store::refresh_token`].
     fn refresh_token(
         &self,
@@ -231,7 +234,7 @@ pub trait AsyncStore: Send + Sync {
     fn interaction(
         &self,
         hash: &TokenHash,
-    ) -> impl Future<Output = Result<Option<InteractionRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Box<InteractionRecord>>, StoreError>> + Send;
     /// See [`Store::consent`].
     fn consent(
         &self,
@@ -249,7 +252,7 @@ impl<T: Store> AsyncStore for T {
     async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         Store::client(self, id)
     }
-    async fn code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+    async fn code(&self, hash: &TokenHash) -> Result<Option<Arc<CodeRecord>>, StoreError> {
         Store::code(self, hash)
     }
     async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshView>, StoreError> {
@@ -258,7 +261,10 @@ impl<T: Store> AsyncStore for T {
     async fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessView>, StoreError> {
         Store::access_token(self, hash)
     }
-    async fn interaction(&self, hash: &TokenHash) -> Result<Option<InteractionRecord>, StoreError> {
+    async fn interaction(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<Box<InteractionRecord>>, StoreError> {
         Store::interaction(self, hash)
     }
     async fn consent(
