@@ -9,8 +9,6 @@
 //! compared in constant time. Every failure is `invalid_client`; with 401 and a `Basic`
 //! challenge when the `Authorization` header was used (CA-03).
 
-use std::borrow::Cow;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -164,6 +162,9 @@ impl Credentials {
     }
 }
 
+/// Decoded Basic credentials up to this size are decoded on the stack.
+const BASIC_ON_STACK: usize = 384;
+
 /// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAuthError> {
     let bad = || {
@@ -172,22 +173,28 @@ fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAu
             Some(realm),
         )
     };
-    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(bad)?;
+    let (scheme, rest) = value.trim_ascii().split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
     }
-    let mut decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
-    let colon = decoded.iter().position(|&b| b == b':').ok_or_else(bad)?;
+    let rest = rest.trim_ascii();
+    // Decoded on the stack when it fits (any realistic id and secret): the only allocations
+    // are then the id and the secret themselves.
+    let mut stack = [0u8; BASIC_ON_STACK];
+    let heap;
+    let decoded: &[u8] = if base64::decoded_len_estimate(rest.len()) <= BASIC_ON_STACK {
+        let n = STANDARD.decode_slice(rest, &mut stack).map_err(|_| bad())?;
+        &stack[..n]
+    } else {
+        heap = STANDARD.decode(rest).map_err(|_| bad())?;
+        &heap
+    };
+    let colon = memchr::memchr(b':', decoded).ok_or_else(bad)?;
     let id = decode_component_cow(&decoded[..colon]).map_err(|_| bad())?;
     let id = ClientId::parse(&id).map_err(|_| bad())?;
-    let secret = match decode_component_cow(&decoded[colon + 1..]).map_err(|_| bad())? {
-        Cow::Owned(secret) => secret,
-        // Nothing was escaped: the decoded buffer becomes the secret, without a copy.
-        Cow::Borrowed(_) => {
-            decoded.drain(..=colon);
-            String::from_utf8(decoded).map_err(|_| bad())?
-        }
-    };
+    let secret = decode_component_cow(&decoded[colon + 1..])
+        .map_err(|_| bad())?
+        .into_owned();
     Ok((id, SecretString::new(secret)))
 }
 
@@ -268,5 +275,47 @@ pub fn identify(server: &crate::server::Server, credentials: &Credentials) -> Op
     match server.assertion_verifier() {
         Some(v) => v.claimed_client(assertion.expose()),
         None => crate::client_assertion::claimed_client(assertion.expose()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    /// CA-01: id and secret are each form-urlencoded inside the base64.
+    #[test]
+    fn basic_credentials_decode_on_the_stack() {
+        let (id, secret) = parse_basic(&basic("web%20app", "s%3Acret+x"), "r").unwrap();
+        assert_eq!(id.as_str(), "web app");
+        assert_eq!(secret.expose(), "s:cret x");
+    }
+
+    /// A value too long for the stack buffer takes the heap path and decodes the same.
+    #[test]
+    fn long_basic_credentials_decode_on_the_heap() {
+        let secret = "k".repeat(BASIC_ON_STACK * 2);
+        let value = basic("web", &secret);
+        assert!(base64::decoded_len_estimate(value.len() - 6) > BASIC_ON_STACK);
+        let (id, got) = parse_basic(&value, "r").unwrap();
+        assert_eq!(id.as_str(), "web");
+        assert_eq!(got.expose(), secret);
+    }
+
+    /// Bad base64, a missing colon or another scheme are `invalid_client` with a challenge.
+    #[test]
+    fn malformed_basic_credentials_are_refused() {
+        for v in [
+            "Basic !!!!",
+            &format!("Basic {}", STANDARD.encode("no-colon")),
+            &format!("Bearer {}", STANDARD.encode("a:b")),
+            "Basic",
+        ] {
+            let e = parse_basic(v, "realm").unwrap_err();
+            assert_eq!(e.code(), crate::error::ErrorCode::InvalidClient, "{v}");
+        }
     }
 }

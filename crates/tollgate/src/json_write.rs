@@ -19,24 +19,30 @@ impl JsonObject {
         JsonObject { out, first: true }
     }
 
-    fn key(&mut self, name: &str) {
+    /// Member names are the code's own literals, never escaped: written as they are.
+    fn key(&mut self, name: &'static str) {
+        debug_assert!(name
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'));
+        self.out.reserve(name.len() + 4);
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        string(&mut self.out, name);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// A string member.
-    pub(crate) fn str(&mut self, name: &str, value: &str) -> &mut Self {
+    pub(crate) fn str(&mut self, name: &'static str, value: &str) -> &mut Self {
         self.key(name);
         string(&mut self.out, value);
         self
     }
 
     /// An unsigned integer member.
-    pub(crate) fn u64(&mut self, name: &str, value: u64) -> &mut Self {
+    pub(crate) fn u64(&mut self, name: &'static str, value: u64) -> &mut Self {
         self.key(name);
         push_u64(&mut self.out, value);
         self
@@ -101,12 +107,12 @@ mod tests {
         for s in strings {
             for n in [0u64, 7, 10, 3600, 86_400, u64::MAX] {
                 let mut ours = JsonObject::with_capacity(8);
-                ours.str("a", s).u64("n", n).str("we\"ird", s);
+                ours.str("a", s).u64("n", n).str("access_token", s);
                 let theirs = serde_json::to_vec(&serde_json::json!({})).unwrap();
                 assert_eq!(theirs, b"{}");
                 let mut expected = b"{\"a\":".to_vec();
                 expected.extend(serde_json::to_vec(s).unwrap());
-                expected.extend(format!(",\"n\":{n},\"we\\\"ird\":").into_bytes());
+                expected.extend(format!(",\"n\":{n},\"access_token\":").into_bytes());
                 expected.extend(serde_json::to_vec(s).unwrap());
                 expected.push(b'}');
                 assert_eq!(ours.finish(), expected, "{s:?} {n}");

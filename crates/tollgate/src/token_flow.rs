@@ -234,21 +234,23 @@ impl Flow for TokenFlow<'_> {
 
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
-        let ctx = Ctx::new(self.server, self.now);
+        // Made only where a decision is taken: it holds the request's random pool.
+        let (server, now) = (self.server, self.now);
+        let ctx = move || Ctx::new(server, now);
         if let Answer::StoreFailed(e) = answer {
             return store_failed(&mut self.failure, e);
         }
         match (state, answer) {
             (State::AwaitClient { credentials, grant }, Answer::Client(client)) => {
-                self.on_client(&ctx, credentials, grant, client)
+                self.on_client(credentials, grant, client)
             }
             (State::AwaitCode { client, params }, Answer::Code(record)) => {
-                let d = authorization_code::decide(&ctx, &client, &params, record);
+                let d = authorization_code::decide(&ctx(), &client, &params, record);
                 self.follow(d, None)
             }
             (State::AwaitRefresh(retry), Answer::RefreshToken(view)) => {
                 let d = refresh::decide(
-                    &ctx,
+                    &ctx(),
                     &retry.client,
                     &RefreshParams {
                         token: &retry.token,
@@ -261,7 +263,7 @@ impl Flow for TokenFlow<'_> {
                 self.follow(d, Some(retry))
             }
             (State::AwaitJti { client, grant }, Answer::Committed(outcome)) => match outcome {
-                CommitOutcome::Applied => self.proceed(&ctx, client, grant),
+                CommitOutcome::Applied => self.proceed(client, grant),
                 CommitOutcome::Conflict => Step::Done(
                     OAuthError::invalid_client("the client assertion was already used", None)
                         .to_response(),
@@ -276,7 +278,7 @@ impl Flow for TokenFlow<'_> {
                 Answer::Committed(outcome),
             ) => match outcome {
                 CommitOutcome::Applied => {
-                    let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
+                    let d = crate::grant::jwt_bearer::decide(&ctx(), &client, subject, &scope);
                     self.follow(d, None)
                 }
                 CommitOutcome::Conflict => Step::Done(
@@ -284,7 +286,7 @@ impl Flow for TokenFlow<'_> {
                 ),
             },
             (State::AwaitPassword { client, scope }, Answer::Password(verdict)) => {
-                let d = password::decide(&ctx, &client, &scope, verdict);
+                let d = password::decide(&ctx(), &client, &scope, verdict);
                 self.follow(d, None)
             }
             (
@@ -332,7 +334,6 @@ impl Flow for TokenFlow<'_> {
 impl TokenFlow<'_> {
     fn on_client(
         &mut self,
-        ctx: &Ctx<'_>,
         credentials: Credentials,
         grant: GrantRequest,
         client: Option<Arc<Client>>,
@@ -355,11 +356,11 @@ impl TokenFlow<'_> {
                 )
             }
         };
-        self.proceed(ctx, client, grant)
+        self.proceed(client, grant)
     }
 
     /// The authenticated client's grant.
-    fn proceed(&mut self, ctx: &Ctx<'_>, client: Arc<Client>, grant: GrantRequest) -> Step {
+    fn proceed(&mut self, client: Arc<Client>, grant: GrantRequest) -> Step {
         if !client.allows(grant.grant_type()) {
             return Step::Done(
                 OAuthError::unauthorized_client("the client may not use this grant_type")
@@ -411,7 +412,8 @@ impl TokenFlow<'_> {
                 Err(e) => Step::Done(e.to_response()),
             },
             GrantRequest::JwtBearer { assertion, scope } => {
-                match crate::grant::jwt_bearer::check(ctx, &client, assertion.expose(), scope) {
+                let ctx = Ctx::new(self.server, self.now);
+                match crate::grant::jwt_bearer::check(&ctx, &client, assertion.expose(), scope) {
                     crate::grant::jwt_bearer::Checked::Refuse(e) => Step::Done(e.to_response()),
                     crate::grant::jwt_bearer::Checked::Grant {
                         subject,
@@ -433,13 +435,14 @@ impl TokenFlow<'_> {
                         scope,
                         jti: None,
                     } => {
-                        let d = crate::grant::jwt_bearer::decide(ctx, &client, subject, &scope);
+                        let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
                         self.follow(d, None)
                     }
                 }
             }
             GrantRequest::ClientCredentials { scope } => {
-                let d = client_credentials::decide(ctx, &client, scope);
+                let d =
+                    client_credentials::decide(&Ctx::new(self.server, self.now), &client, scope);
                 self.follow(d, None)
             }
         }
