@@ -90,11 +90,21 @@ impl Scope {
     /// Whether `token` is in the set.
     #[must_use]
     pub fn contains(&self, token: &str) -> bool {
-        // On bytes: the canonical form is ASCII separated by single spaces.
-        self.canonical
-            .as_bytes()
-            .split(|&b| b == b' ')
-            .any(|t| t == token.as_bytes())
+        // The canonical form is ASCII tokens separated by single spaces: jump from space to
+        // space and compare only tokens of the right length (this runs several times per
+        // grant: policy rules, `offline_access`, `openid`).
+        let (hay, needle) = (self.canonical.as_bytes(), token.as_bytes());
+        let mut start = 0;
+        loop {
+            let end = memchr::memchr(b' ', &hay[start..]).map_or(hay.len(), |i| start + i);
+            if end - start == needle.len() && hay[start..end] == *needle {
+                return true;
+            }
+            if end == hay.len() {
+                return false;
+            }
+            start = end + 1;
+        }
     }
 
     /// Whether every token of `self` is in `other`.
@@ -196,6 +206,29 @@ mod tests {
     fn rejects_quote_and_backslash() {
         assert!(Scope::parse("a\"b").is_err());
         assert!(Scope::parse("a\\b").is_err());
+    }
+
+    proptest::proptest! {
+        /// `contains` agrees with splitting the canonical text on spaces, for members,
+        /// prefixes, suffixes and joins of members.
+        #[test]
+        fn contains_matches_a_split(
+            tokens in proptest::collection::vec("[a-z:_]{1,6}", 0..6),
+            probe in "[a-z:_ ]{0,8}",
+        ) {
+            let scope = Scope::from_tokens(tokens.clone()).unwrap();
+            let by_split = |t: &str| scope.as_str().split(' ').any(|x| x == t);
+            let mut probes = vec![probe, String::new()];
+            for t in &tokens {
+                probes.push(t.clone());
+                probes.push(t[1..].to_string());
+                probes.push(t[..t.len() - 1].to_string());
+                probes.push(format!("{t} {t}"));
+            }
+            for p in probes {
+                proptest::prop_assert_eq!(scope.contains(&p), by_split(&p), "{:?} in {:?}", p, scope.as_str());
+            }
+        }
     }
 
     #[test]
