@@ -220,50 +220,6 @@ impl SecureRandom for SeededRandom {
     }
 }
 
-/// Random bytes drawn once per decision and handed out in pieces, so a request that mints
-/// a family id, an access token and a refresh token pays for one OS call instead of three.
-/// Every byte is handed out at most once; when the pool runs dry it draws from the source
-/// directly.
-pub(crate) struct RandomPool<'a> {
-    source: &'a dyn SecureRandom,
-    state: std::sync::Mutex<([u8; POOL_BYTES], usize)>,
-}
-
-/// Enough for a family id, an access token, a refresh token and a JWT `jti`.
-const POOL_BYTES: usize = 96;
-
-impl<'a> RandomPool<'a> {
-    pub(crate) fn new(source: &'a dyn SecureRandom) -> Self {
-        RandomPool {
-            source,
-            // `POOL_BYTES` as the cursor means "not drawn yet".
-            state: std::sync::Mutex::new(([0; POOL_BYTES], POOL_BYTES)),
-        }
-    }
-}
-
-impl SecureRandom for RandomPool<'_> {
-    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
-        let Ok(mut guard) = self.state.lock() else {
-            return self.source.fill(dest);
-        };
-        let (buf, used) = &mut *guard;
-        if *used == POOL_BYTES && dest.len() < POOL_BYTES {
-            self.source.fill(buf)?;
-            *used = 0;
-        }
-        if dest.len() <= POOL_BYTES - *used {
-            dest.copy_from_slice(&buf[*used..*used + dest.len()]);
-            // Wipe what was handed out so it cannot be handed out again by mistake.
-            buf[*used..*used + dest.len()].fill(0);
-            *used += dest.len();
-            Ok(())
-        } else {
-            self.source.fill(dest)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,23 +309,6 @@ mod tests {
         w.pid = w.pid.wrapping_add(1);
         assert!(w.forked());
         assert!(!w.forked(), "reported once");
-    }
-
-    #[test]
-    fn a_pool_hands_out_distinct_bytes_and_draws_once() {
-        let source = SeededRandom::new(1);
-        let pool = RandomPool::new(&source);
-        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-        pool.fill(&mut a).unwrap();
-        pool.fill(&mut b).unwrap();
-        assert_ne!(a, b);
-        let mut big = [0u8; 80];
-        pool.fill(&mut big).unwrap();
-        assert_eq!(
-            source.calls.load(Ordering::Relaxed),
-            2,
-            "one pool draw, one direct draw"
-        );
     }
 
     #[test]

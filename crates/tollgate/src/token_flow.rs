@@ -234,7 +234,7 @@ impl Flow for TokenFlow<'_> {
 
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
-        // Made only where a decision is taken: it holds the request's random pool.
+        // The context a decision is taken in (server, clock reading, random source).
         let (server, now) = (self.server, self.now);
         let ctx = move || Ctx::new(server, now);
         if let Answer::StoreFailed(e) = answer {

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::http::Response;
 use crate::json_write::JsonObject;
 use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
-use crate::random::{RandomPool, SecureRandom as _};
+use crate::random::SecureRandom;
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::server::{Server, SpaRefreshTokens};
 use crate::store::{
@@ -27,7 +27,7 @@ use crate::token::{encode_token, FamilyId, MintedToken, TokenHash, TokenKind, TO
 pub(crate) struct Ctx<'s> {
     pub server: &'s Server,
     pub now: UnixTime,
-    pub random: RandomPool<'s>,
+    pub random: &'s dyn SecureRandom,
 }
 
 impl<'s> Ctx<'s> {
@@ -35,7 +35,7 @@ impl<'s> Ctx<'s> {
         Ctx {
             server,
             now,
-            random: RandomPool::new(server.random()),
+            random: server.random(),
         }
     }
 }
@@ -98,9 +98,9 @@ impl<'s> Ctx<'s> {
             AccessTokenKind::Opaque => self
                 .server
                 .access_token_format()
-                .mint_hashed(&claims, &self.random)?,
+                .mint_hashed(&claims, self.random)?,
             AccessTokenKind::Jwt => {
-                let v = crate::access_token::mint_jwt(self.server, &claims, &self.random)?;
+                let v = crate::access_token::mint_jwt(self.server, &claims, self.random)?;
                 let h = TokenHash::of(&v);
                 (v, h)
             }
@@ -174,7 +174,7 @@ impl<'s> Ctx<'s> {
         } else {
             scope.without(OFFLINE_ACCESS)
         };
-        let family_id = FamilyId::generate(&self.random)?;
+        let family_id = FamilyId::generate(self.random)?;
         let family_expires = if wants_refresh {
             policy.refresh_absolute.map(|d| self.now.plus(d))
         } else {
