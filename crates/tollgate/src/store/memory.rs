@@ -213,6 +213,14 @@ impl Tokens {
         live(&self.families, id)
     }
 
+    /// Refresh token `hash`, writable (copied first only if a lookup still shares it), when
+    /// it is active and its family is live: the precondition of a rotation or a static use.
+    fn active_refresh_mut(&mut self, hash: &TokenHash) -> Option<&mut RefreshTokenRecord> {
+        let r = self.refresh.get_mut(hash)?;
+        (r.state == RefreshState::Active && live(&self.families, &r.family))
+            .then(|| Arc::make_mut(r))
+    }
+
     fn insert_issuance(&mut self, i: Issuance) {
         if let Some(r) = i.refresh {
             self.refresh.insert(r.hash, r);
@@ -314,49 +322,33 @@ impl Store for MemoryStore {
                 successor,
                 refresh,
                 access,
-            } => {
-                let tokens = &mut *t;
-                let ok = match tokens.refresh.get_mut(&old) {
-                    Some(r)
-                        if r.state == RefreshState::Active && live(&tokens.families, &r.family) =>
-                    {
-                        Arc::make_mut(r).state = RefreshState::Rotated {
-                            at,
-                            successor,
-                            reuse_count: 0,
-                        };
-                        true
-                    }
-                    _ => false,
-                };
-                if ok {
+            } => match t.active_refresh_mut(&old) {
+                Some(r) => {
+                    r.state = RefreshState::Rotated {
+                        at,
+                        successor,
+                        reuse_count: 0,
+                    };
                     if let Some(n) = refresh {
-                        tokens.refresh.insert(n.hash, n);
+                        t.refresh.insert(n.hash, n);
                     }
-                    tokens.access.insert(access.hash, access);
+                    t.access.insert(access.hash, access);
+                    true
                 }
-                ok
-            }
+                None => false,
+            },
             Commit::UseStaticRefresh {
                 token,
                 idle_expires_at,
                 access,
-            } => {
-                let tokens = &mut *t;
-                let ok = match tokens.refresh.get_mut(&token) {
-                    Some(r)
-                        if r.state == RefreshState::Active && live(&tokens.families, &r.family) =>
-                    {
-                        Arc::make_mut(r).idle_expires_at = idle_expires_at;
-                        true
-                    }
-                    _ => false,
-                };
-                if ok {
-                    tokens.access.insert(access.hash, access);
+            } => match t.active_refresh_mut(&token) {
+                Some(r) => {
+                    r.idle_expires_at = idle_expires_at;
+                    t.access.insert(access.hash, access);
+                    true
                 }
-                ok
-            }
+                None => false,
+            },
             Commit::ClaimGraceReplay { token, max_reuse } => {
                 let live = t
                     .refresh
