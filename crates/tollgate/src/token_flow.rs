@@ -234,23 +234,21 @@ impl Flow for TokenFlow<'_> {
 
     fn answer(&mut self, answer: Answer) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
-        // The context a decision is taken in (server, clock reading, random source).
-        let (server, now) = (self.server, self.now);
-        let ctx = move || Ctx::new(server, now);
+        let ctx = Ctx::new(self.server, self.now);
         if let Answer::StoreFailed(e) = answer {
             return store_failed(&mut self.failure, e);
         }
         match (state, answer) {
             (State::AwaitClient { credentials, grant }, Answer::Client(client)) => {
-                self.on_client(credentials, grant, client)
+                self.on_client(&ctx, credentials, grant, client)
             }
             (State::AwaitCode { client, params }, Answer::Code(record)) => {
-                let d = authorization_code::decide(&ctx(), &client, &params, record);
+                let d = authorization_code::decide(&ctx, &client, &params, record);
                 self.follow(d, None)
             }
             (State::AwaitRefresh(retry), Answer::RefreshToken(view)) => {
                 let d = refresh::decide(
-                    &ctx(),
+                    &ctx,
                     &retry.client,
                     &RefreshParams {
                         token: &retry.token,
@@ -263,7 +261,7 @@ impl Flow for TokenFlow<'_> {
                 self.follow(d, Some(retry))
             }
             (State::AwaitJti { client, grant }, Answer::Committed(outcome)) => match outcome {
-                CommitOutcome::Applied => self.proceed(client, grant),
+                CommitOutcome::Applied => self.proceed(&ctx, client, grant),
                 CommitOutcome::Conflict => Step::Done(
                     OAuthError::invalid_client("the client assertion was already used", None)
                         .to_response(),
@@ -278,7 +276,7 @@ impl Flow for TokenFlow<'_> {
                 Answer::Committed(outcome),
             ) => match outcome {
                 CommitOutcome::Applied => {
-                    let d = crate::grant::jwt_bearer::decide(&ctx(), &client, subject, &scope);
+                    let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
                     self.follow(d, None)
                 }
                 CommitOutcome::Conflict => Step::Done(
@@ -286,7 +284,7 @@ impl Flow for TokenFlow<'_> {
                 ),
             },
             (State::AwaitPassword { client, scope }, Answer::Password(verdict)) => {
-                let d = password::decide(&ctx(), &client, &scope, verdict);
+                let d = password::decide(&ctx, &client, &scope, verdict);
                 self.follow(d, None)
             }
             (
@@ -334,6 +332,7 @@ impl Flow for TokenFlow<'_> {
 impl TokenFlow<'_> {
     fn on_client(
         &mut self,
+        ctx: &Ctx<'_>,
         credentials: Credentials,
         grant: GrantRequest,
         client: Option<Arc<Client>>,
@@ -356,11 +355,11 @@ impl TokenFlow<'_> {
                 )
             }
         };
-        self.proceed(client, grant)
+        self.proceed(ctx, client, grant)
     }
 
     /// The authenticated client's grant.
-    fn proceed(&mut self, client: Arc<Client>, grant: GrantRequest) -> Step {
+    fn proceed(&mut self, ctx: &Ctx<'_>, client: Arc<Client>, grant: GrantRequest) -> Step {
         if !client.allows(grant.grant_type()) {
             return Step::Done(
                 OAuthError::unauthorized_client("the client may not use this grant_type")
@@ -412,8 +411,7 @@ impl TokenFlow<'_> {
                 Err(e) => Step::Done(e.to_response()),
             },
             GrantRequest::JwtBearer { assertion, scope } => {
-                let ctx = Ctx::new(self.server, self.now);
-                match crate::grant::jwt_bearer::check(&ctx, &client, assertion.expose(), scope) {
+                match crate::grant::jwt_bearer::check(ctx, &client, assertion.expose(), scope) {
                     crate::grant::jwt_bearer::Checked::Refuse(e) => Step::Done(e.to_response()),
                     crate::grant::jwt_bearer::Checked::Grant {
                         subject,
@@ -435,14 +433,13 @@ impl TokenFlow<'_> {
                         scope,
                         jti: None,
                     } => {
-                        let d = crate::grant::jwt_bearer::decide(&ctx, &client, subject, &scope);
+                        let d = crate::grant::jwt_bearer::decide(ctx, &client, subject, &scope);
                         self.follow(d, None)
                     }
                 }
             }
             GrantRequest::ClientCredentials { scope } => {
-                let d =
-                    client_credentials::decide(&Ctx::new(self.server, self.now), &client, scope);
+                let d = client_credentials::decide(ctx, &client, scope);
                 self.follow(d, None)
             }
         }
