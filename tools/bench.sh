@@ -173,7 +173,7 @@ EOF
     echo "-- $label"
     "${PIN1[@]}" "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode "$mode" \
       --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" \
-      --requests "$REQUESTS" --label "$label" --json "$RESULTS/load-$label.json" \
+      --requests "$REQUESTS" --busy-poll on --label "$label" --json "$RESULTS/load-$label.json" \
       --server-pid "$SERVER_PID" "$@" \
       || echo "bench.sh: $label reported errors (see $RESULTS/load-$label.json)" >&2
   }

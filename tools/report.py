@@ -340,8 +340,13 @@ def main():
     md.append(PEER_NOTES)
 
     md.append("## Load over HTTP on loopback\n")
-    md.append("`tools/loadgen` (Rust, hyper client, one thread, keep-alive connections) pinned to CPU 1; "
-              "the server pinned to CPU 0. Tollgate on hyper is the `tollgate-server` binary "
+    md.append("`tools/loadgen` (Rust, hyper client, one thread, keep-alive connections, `--busy-poll on`) "
+              "pinned to CPU 1; the server pinned to CPU 0. Busy polling keeps the load generator "
+              "from sleeping in `epoll_wait`: a sleeping client makes every response written on "
+              "loopback wake it with an inter-processor interrupt, which in this VM cost the "
+              "*server* about 14 % of its CPU in a JWT refresh run — a cost no server pays for a "
+              "remote client. It applies to every server below alike. "
+              "Tollgate on hyper is the `tollgate-server` binary "
               "(`RUST_LOG=warn`); on actix-web it is `tools/bench-host` (the same application through "
               "the library's `serve_actix`, one worker). Each run: a warm-up, then the measured "
               "seconds; latency is client-side, per request.\n")
