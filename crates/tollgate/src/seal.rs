@@ -4,7 +4,10 @@
 //!
 //! The key is derived from the *presented* refresh token (256 random bits), which the store
 //! never sees: only a holder of the old token can open the successor. ChaCha20-Poly1305
-//! (no key schedule to pay per request); the nonce is taken from the successor's own random
+//! (no key schedule to pay per request): measured beside AES-256-GCM (`cargo bench -p
+//! tollgate-benches --bench token_endpoint -- seal/`), it is ~75 ns cheaper on a response
+//! with an opaque access token (~250 bytes, the common case) and ~145 ns dearer on one with
+//! an ES256 JWT access token (~800 bytes); the nonce is taken from the successor's own random
 //! token hash, unique per sealing attempt; the old token's hash is the associated data,
 //! binding the ciphertext to its record.
 
@@ -119,6 +122,19 @@ mod tests {
             .unwrap();
         out.extend_from_slice(tag.as_ref());
         assert_eq!(open("tgr_old", &h, &SealedResponse(out)).unwrap(), b"{}");
+    }
+
+    /// A tampered or truncated blob does not open.
+    #[test]
+    fn tampered_or_truncated_successors_do_not_open() {
+        let h = TokenHash::of("tgr_old");
+        let s = seal("tgr_old", &h, &TokenHash::of("tgr_new"), b"{\"a\":1}").unwrap();
+        let mut flipped = s.clone();
+        let last = flipped.0.len() - 1;
+        flipped.0[last] ^= 1;
+        assert!(open("tgr_old", &h, &flipped).is_none());
+        let short = NONCE_LEN + CHACHA20_POLY1305.tag_len() - 1;
+        assert!(open("tgr_old", &h, &SealedResponse(s.0[..short].to_vec())).is_none());
     }
 
     #[test]
