@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tollgate::{ClientId, PolicyMatch, PolicyRule, RotationMode, Scope, TokenPolicy};
-use tollgate_conformance_tests::{Harness, C2_SECRET, ST_SECRET};
+use tollgate_conformance_tests::{Harness, C1_SECRET, C2_SECRET, ST_SECRET};
 
 fn with_policy(p: TokenPolicy) -> Harness {
     Harness::with_config(|c| c.policies.fallback = p)
@@ -174,6 +174,35 @@ fn grace_retry_gets_the_identical_successor_response() {
     h.p1_refresh(&first.refresh_token()).ok();
 }
 
+/// Without `openid` (no ID token) the rotation keeps a derived successor instead of a
+/// sealed one; the retry still gets the same bytes, and the successor still rotates.
+#[test]
+fn grace_retry_without_an_id_token_gets_the_identical_successor_response() {
+    let h = Harness::new();
+    let rt1 = h.p1_tokens("offline_access").ok().refresh_token();
+    let first = h.p1_refresh(&rt1).ok();
+    h.advance(29);
+    let retry = h.p1_refresh(&rt1).ok();
+    assert_eq!(
+        retry.response, first.response,
+        "same status, headers and bytes"
+    );
+    h.p1_refresh(&first.refresh_token()).ok();
+}
+
+/// A narrowed `scope` on the rotating request is what the retry gets back too (RT-02).
+#[test]
+fn grace_retry_of_a_narrowed_refresh_gets_the_same_narrowed_response() {
+    let h = Harness::new();
+    let rt1 = h.c1_tokens("email offline_access").ok().refresh_token();
+    let narrowed = format!("grant_type=refresh_token&refresh_token={rt1}&scope=offline_access");
+    let first = h.post_basic("C1", C1_SECRET, &narrowed).ok();
+    assert_eq!(first.str("scope"), Some("offline_access"));
+    h.advance(5);
+    let retry = h.post_basic("C1", C1_SECRET, &narrowed).ok();
+    assert_eq!(retry.response, first.response);
+}
+
 #[test]
 fn grace_retry_does_not_mint_new_tokens() {
     let h = Harness::new();
@@ -249,6 +278,36 @@ fn the_sealed_successor_is_not_readable_at_rest() {
     assert!(!sealed.0.windows(at2.len()).any(|w| w == at2.as_bytes()));
     assert!(
         tollgate::seal::open("tgr_someone-else", &tollgate::TokenHash::of(&rt1), sealed).is_none()
+    );
+}
+
+/// Without an ID token the successor is derived: the store keeps a salt and the response's
+/// `expires_in` and `scope`, never a token; another token cannot rebuild it.
+#[test]
+fn the_derived_successor_holds_no_token_at_rest() {
+    let h = Harness::new();
+    let rt1 = h.p1_tokens("offline_access").ok().refresh_token();
+    let first = h.p1_refresh(&rt1).ok();
+    let view = tollgate::Store::refresh_token(&h.store, &tollgate::TokenHash::of(&rt1))
+        .unwrap()
+        .unwrap();
+    let tollgate::store::RefreshState::Rotated {
+        successor: Some(kept),
+        ..
+    } = &view.token.state
+    else {
+        panic!("expected a kept successor");
+    };
+    assert!(kept.0.starts_with(b"tgd1"), "derived, not sealed");
+    for token in [first.refresh_token(), first.access_token()] {
+        assert!(!kept.0.windows(token.len()).any(|w| w == token.as_bytes()));
+        let raw = &token.as_bytes()[4..];
+        assert!(!kept.0.windows(12).any(|w| raw.windows(12).any(|r| r == w)));
+    }
+    assert!(
+        kept.0.len() < 80,
+        "a salt and a few fields: {} bytes",
+        kept.0.len()
     );
 }
 

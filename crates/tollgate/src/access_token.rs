@@ -110,6 +110,9 @@ pub(crate) fn mint_jwt(
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpaqueAccessTokens;
 
+/// The `token_type` of [`OpaqueAccessTokens`].
+pub(crate) const BUILTIN_TOKEN_TYPE: &str = "Bearer";
+
 impl AccessTokenFormat for OpaqueAccessTokens {
     fn mint(
         &self,
@@ -127,5 +130,9 @@ impl AccessTokenFormat for OpaqueAccessTokens {
     ) -> Result<(String, TokenHash), Error> {
         let minted = mint_token(TokenKind::Access, random)?;
         Ok((minted.value.into_inner(), minted.hash))
+    }
+
+    fn token_type(&self) -> &'static str {
+        BUILTIN_TOKEN_TYPE
     }
 }

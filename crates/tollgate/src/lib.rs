@@ -61,6 +61,7 @@ pub mod secret;
 pub mod server;
 mod sha256;
 pub mod store;
+mod successor;
 pub mod token;
 pub mod token_flow;
 mod token_lookup;

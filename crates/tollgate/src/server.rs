@@ -176,6 +176,9 @@ pub struct Server {
     clock: Arc<dyn Clock>,
     random: Arc<dyn SecureRandom>,
     access_tokens: Arc<dyn AccessTokenFormat>,
+    /// No custom format was set: access tokens are [`OpaqueAccessTokens`], made of their
+    /// random bytes alone (what lets a rotation keep a derived successor).
+    builtin_access_tokens: bool,
     assertions: Option<Arc<dyn ClientAssertionVerifier>>,
 }
 
@@ -195,6 +198,7 @@ pub struct ServerBuilder {
     clock: Arc<dyn Clock>,
     random: Arc<dyn SecureRandom>,
     access_tokens: Arc<dyn AccessTokenFormat>,
+    builtin_access_tokens: bool,
     assertions: Option<Arc<dyn ClientAssertionVerifier>>,
 }
 
@@ -214,6 +218,7 @@ impl ServerBuilder {
     /// Sets the access-token format (default: [`OpaqueAccessTokens`]).
     pub fn access_tokens(mut self, format: impl AccessTokenFormat + 'static) -> Self {
         self.access_tokens = Arc::new(format);
+        self.builtin_access_tokens = false;
         self
     }
 
@@ -257,6 +262,7 @@ impl ServerBuilder {
             clock: self.clock,
             random: self.random,
             access_tokens: self.access_tokens,
+            builtin_access_tokens: self.builtin_access_tokens,
             assertions: self.assertions,
         })
     }
@@ -271,6 +277,7 @@ impl Server {
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
             access_tokens: Arc::new(OpaqueAccessTokens),
+            builtin_access_tokens: true,
             assertions: None,
         }
     }
@@ -366,6 +373,11 @@ impl Server {
 
     pub(crate) fn access_token_format(&self) -> &dyn AccessTokenFormat {
         &*self.access_tokens
+    }
+
+    /// Whether access tokens are the built-in [`OpaqueAccessTokens`].
+    pub(crate) fn builtin_access_tokens(&self) -> bool {
+        self.builtin_access_tokens
     }
 
     pub(crate) fn assertion_verifier(&self) -> Option<&dyn ClientAssertionVerifier> {

@@ -1,9 +1,9 @@
 //! SHA-256 (FIPS 180-4) for the hashes every token request makes: a token's storage hash
 //! ([`TokenHash`](crate::TokenHash)), a fast-hashed client secret, the PKCE S256 check
-//! (RFC 7636 §4.6), the grace-window seal key and the SHA-256 `at_hash` (OIDC Core
-//! §3.1.3.6).
+//! (RFC 7636 §4.6), a grace-window successor's derived token bytes or seal key, and the
+//! SHA-256 `at_hash` (OIDC Core §3.1.3.6).
 //!
-//! A refresh makes five such hashes of one or two blocks each. The `sha2` crate (RustCrypto;
+//! A refresh makes six such hashes of one block each. The `sha2` crate (RustCrypto;
 //! SHA-NI when the CPU has it, detected at run time) does one in about 60 ns on the bench
 //! machine, ring's one-shot `digest` in about 100 ns — the difference is ring's per-call
 //! set-up, not the compression function. Signatures keep hashing inside ring.

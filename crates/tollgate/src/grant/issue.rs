@@ -241,27 +241,49 @@ impl<'s> Ctx<'s> {
         scope: &Scope,
         id_token: Option<&str>,
     ) -> Response {
-        let mut body = JsonObject::with_capacity(
-            112 + access.value.len()
-                + refresh.map_or(0, str::len)
-                + scope.as_str().len()
-                + id_token.map_or(0, str::len),
-        );
-        body.str("access_token", &access.value)
-            .str("token_type", self.server.access_token_format().token_type())
-            .u64("expires_in", self.now.until(access.record.expires_at));
-        if let Some(refresh) = refresh {
-            body.str("refresh_token", refresh);
-        }
-        if !scope.is_empty() {
-            body.str("scope", scope.as_str());
-        }
-        if let Some(id_token) = id_token {
-            body.str("id_token", id_token);
-        }
-        let bytes = body.finish();
-        Response::json(200, bytes)
+        Response::json(
+            200,
+            success_body(
+                &access.value,
+                self.server.access_token_format().token_type(),
+                self.now.until(access.record.expires_at),
+                refresh,
+                scope.as_str(),
+                id_token,
+            ),
+        )
     }
+}
+
+/// The body of an RFC 6749 §5.1 success response. One function, so a grace-window retry
+/// that rebuilds a rotation's response ([`crate::successor`]) gets the same bytes.
+pub(crate) fn success_body(
+    access_token: &str,
+    token_type: &str,
+    expires_in: u64,
+    refresh: Option<&str>,
+    scope: &str,
+    id_token: Option<&str>,
+) -> Vec<u8> {
+    let mut body = JsonObject::with_capacity(
+        112 + access_token.len()
+            + refresh.map_or(0, str::len)
+            + scope.len()
+            + id_token.map_or(0, str::len),
+    );
+    body.str("access_token", access_token)
+        .str("token_type", token_type)
+        .u64("expires_in", expires_in);
+    if let Some(refresh) = refresh {
+        body.str("refresh_token", refresh);
+    }
+    if !scope.is_empty() {
+        body.str("scope", scope);
+    }
+    if let Some(id_token) = id_token {
+        body.str("id_token", id_token);
+    }
+    body.finish()
 }
 
 /// The rotation mode that applies: public clients and browser apps always rotate

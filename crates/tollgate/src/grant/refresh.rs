@@ -6,22 +6,25 @@
 //! * A requested `scope` may narrow the new access token, never widen it; a new refresh
 //!   token keeps the original scope (RT-02, RT-03).
 //! * Under rotation, exactly one request rotates a token (a compare-and-swap). The response
-//!   it got is stored sealed under a key derived from the old token ([`crate::seal`]).
+//!   it got is kept so that only a holder of the old token can have it again
+//!   ([`crate::successor`]: derived from a stored salt when it holds only random-made
+//!   tokens, else sealed under a key derived from the old token, [`crate::seal`]).
 //!   Presenting the old token again inside the grace window (a retry after a lost response,
-//!   two tabs at once, or a request that lost the rotation race) opens that same response —
+//!   two tabs at once, or a request that lost the rotation race) gets that same response —
 //!   byte for byte — so the family never forks. Outside the window, or past the replay count,
 //!   presenting it is reuse: the whole family and its access tokens are revoked (RT-05).
 //! * In static mode the same refresh token stays valid; each use extends its idle expiry.
 
 use super::issue::{rotation_for, Ctx};
 use super::{AfterConflict, Decision};
-use crate::client::{Client, GrantType};
+use crate::client::{AccessTokenKind, Client, GrantType};
 use crate::error::{Error, OAuthError};
 use crate::http::Response;
 use crate::policy::RotationMode;
-use crate::scope::{Scope, OFFLINE_ACCESS};
+use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::seal;
 use crate::store::{Commit, RefreshState, RefreshView};
+use crate::successor::{self, Derived, DerivedBytes, OldSecret, Part, Salt};
 use crate::token::{SecretString, TokenHash};
 
 pub(crate) struct RefreshParams<'a> {
@@ -71,7 +74,7 @@ pub(crate) fn decide(
         let in_window =
             ctx.now < at.plus(policy.grace) && policy.max_reuse.is_none_or(|m| *reuse_count < m);
         if let (true, Some(sealed)) = (in_window, successor) {
-            let Some(body) = seal::open(p.token.expose(), &p.hash, sealed) else {
+            let Some(body) = successor::open(p.token.expose(), &p.hash, sealed) else {
                 return Ok(invalid());
             };
             let replay = Response::json(200, body);
@@ -128,17 +131,52 @@ pub(crate) fn decide(
     let issue_refresh =
         token.scope.contains(OFFLINE_ACCESS) && ctx.may_issue_refresh(client, policy);
     let sub = family.subject.as_ref().map(|s| &s.id);
-    let access = ctx.access(client, family.id, sub, access_scope, policy)?;
+    let rotation = rotation_for(client, policy);
+    let id_token_due = family.subject.is_some() && access_scope.contains(OPENID);
+    // A rotation whose response holds only random-made tokens keeps a derived successor:
+    // the tokens' bytes come from the old token and a stored salt instead of the random
+    // source, and nothing needs sealing.
+    let salt = if rotation == RotationMode::Rotate
+        && !policy.grace.is_zero()
+        && !id_token_due
+        && ctx.server.builtin_access_tokens()
+        && client.oidc.access_token_format == AccessTokenKind::Opaque
+    {
+        Some(Salt::generate(ctx.random)?)
+    } else {
+        None
+    };
+    let secret = salt.map(|_| OldSecret::of(p.token.expose()));
+    let derived = |part| {
+        salt.zip(secret.as_ref()).map(|(s, secret)| {
+            DerivedBytes(successor::token_bytes(p.token.expose(), secret, &s, part))
+        })
+    };
+    let access = match derived(Part::Access) {
+        Some(bytes) => {
+            with_random(ctx, &bytes).access(client, family.id, sub, access_scope, policy)?
+        }
+        None => ctx.access(client, family.id, sub, access_scope, policy)?,
+    };
     // RT-11: same iss/sub/aud/auth_time as the original, a new iat, no nonce.
     let id_token = match &family.subject {
         Some(subject) => ctx.id_token(client, subject, access_scope, None, &access)?,
         None => None,
     };
 
-    match rotation_for(client, policy) {
+    match rotation {
         RotationMode::Rotate => {
             let refresh = if issue_refresh {
-                Some(ctx.refresh(client, family.id, family.expires_at, &token.scope, policy)?)
+                let refresh_ctx;
+                let bytes = derived(Part::Refresh);
+                let rctx = match &bytes {
+                    Some(b) => {
+                        refresh_ctx = with_random(ctx, b);
+                        &refresh_ctx
+                    }
+                    None => ctx,
+                };
+                Some(rctx.refresh(client, family.id, family.expires_at, &token.scope, policy)?)
             } else {
                 None
             };
@@ -148,18 +186,34 @@ pub(crate) fn decide(
                 access_scope,
                 id_token.as_deref(),
             );
-            let successor = if policy.grace.is_zero() {
-                None
-            } else {
-                let nonce = refresh
-                    .as_ref()
-                    .map_or(access.record.hash, |r| r.token.hash);
-                Some(seal::seal(
-                    p.token.expose(),
-                    &p.hash,
-                    &nonce,
-                    &response.body,
-                )?)
+            let successor = match salt {
+                _ if policy.grace.is_zero() => None,
+                Some(salt) => {
+                    let checked = refresh
+                        .as_ref()
+                        .map_or(&access.record.hash, |r| &r.token.hash);
+                    Some(
+                        Derived {
+                            salt,
+                            check: Derived::check_of(checked),
+                            has_refresh: refresh.is_some(),
+                            expires_in: ctx.now.until(access.record.expires_at),
+                            scope: access_scope.as_str(),
+                        }
+                        .encode(),
+                    )
+                }
+                None => {
+                    let nonce = refresh
+                        .as_ref()
+                        .map_or(access.record.hash, |r| r.token.hash);
+                    Some(seal::seal(
+                        p.token.expose(),
+                        &p.hash,
+                        &nonce,
+                        &response.body,
+                    )?)
+                }
             };
             Ok(Decision::Commit {
                 commit: Commit::RotateRefresh {
@@ -194,5 +248,14 @@ pub(crate) fn decide(
                 )),
             })
         }
+    }
+}
+
+/// The same decision context drawing from `random` (a successor's derived bytes).
+fn with_random<'a>(ctx: &Ctx<'a>, random: &'a DerivedBytes) -> Ctx<'a> {
+    Ctx {
+        server: ctx.server,
+        now: ctx.now,
+        random,
     }
 }
