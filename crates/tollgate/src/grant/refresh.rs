@@ -188,7 +188,9 @@ pub(crate) fn decide(
             );
             let successor = match salt {
                 _ if policy.grace.is_zero() => None,
-                Some(salt) => {
+                // (`id_token` is `None` whenever there is a salt; the guard keeps a rebuild
+                // from ever dropping one.)
+                Some(salt) if id_token.is_none() => {
                     let checked = refresh
                         .as_ref()
                         .map_or(&access.record.hash, |r| &r.token.hash);
@@ -203,7 +205,7 @@ pub(crate) fn decide(
                         .encode(),
                     )
                 }
-                None => {
+                _ => {
                     let nonce = refresh
                         .as_ref()
                         .map_or(access.record.hash, |r| r.token.hash);
