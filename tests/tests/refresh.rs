@@ -249,17 +249,7 @@ fn the_sealed_successor_is_not_readable_at_rest() {
     let h = Harness::new();
     let rt1 = h.p1_tokens("openid offline_access").ok().refresh_token();
     let first = h.p1_refresh(&rt1).ok();
-    let view = tollgate::Store::refresh_token(&h.store, &tollgate::TokenHash::of(&rt1))
-        .unwrap()
-        .unwrap();
-    let stored = format!("{:?}", view.token.state);
-    let tollgate::store::RefreshState::Rotated {
-        successor: Some(sealed),
-        ..
-    } = &view.token.state
-    else {
-        panic!("expected a sealed successor: {stored}");
-    };
+    let sealed = &kept_successor(&h, &rt1);
     let rt2 = first.refresh_token();
     let at2 = first.access_token();
     assert!(!sealed.0.windows(rt2.len()).any(|w| w == rt2.as_bytes()));
@@ -269,23 +259,29 @@ fn the_sealed_successor_is_not_readable_at_rest() {
     );
 }
 
+/// What the store keeps for the grace window of the rotated token `rt`.
+fn kept_successor(h: &Harness, rt: &str) -> tollgate::seal::SealedResponse {
+    let view = tollgate::Store::refresh_token(&h.store, &tollgate::TokenHash::of(rt))
+        .unwrap()
+        .unwrap();
+    match &view.token.state {
+        tollgate::store::RefreshState::Rotated {
+            successor: Some(kept),
+            ..
+        } => kept.clone(),
+        other => panic!("expected a kept successor: {other:?}"),
+    }
+}
+
 /// Without an ID token the successor is derived: the store keeps a salt and the response's
-/// `expires_in` and `scope`, never a token; another token cannot rebuild it.
+/// `expires_in` and `scope`, never a token (that another token cannot rebuild it is a unit
+/// test of `successor`).
 #[test]
 fn the_derived_successor_holds_no_token_at_rest() {
     let h = Harness::new();
     let rt1 = h.p1_tokens("offline_access").ok().refresh_token();
     let first = h.p1_refresh(&rt1).ok();
-    let view = tollgate::Store::refresh_token(&h.store, &tollgate::TokenHash::of(&rt1))
-        .unwrap()
-        .unwrap();
-    let tollgate::store::RefreshState::Rotated {
-        successor: Some(kept),
-        ..
-    } = &view.token.state
-    else {
-        panic!("expected a kept successor");
-    };
+    let kept = kept_successor(&h, &rt1);
     assert!(kept.0.starts_with(b"tgd1"), "derived, not sealed");
     for token in [first.refresh_token(), first.access_token()] {
         assert!(!kept.0.windows(token.len()).any(|w| w == token.as_bytes()));

@@ -167,16 +167,13 @@ pub(crate) fn decide(
     match rotation {
         RotationMode::Rotate => {
             let refresh = if issue_refresh {
-                let refresh_ctx;
-                let bytes = derived(Part::Refresh);
-                let rctx = match &bytes {
+                let (expires, scope) = (family.expires_at, &token.scope);
+                Some(match derived(Part::Refresh) {
                     Some(b) => {
-                        refresh_ctx = with_random(ctx, b);
-                        &refresh_ctx
+                        with_random(ctx, &b).refresh(client, family.id, expires, scope, policy)?
                     }
-                    None => ctx,
-                };
-                Some(rctx.refresh(client, family.id, family.expires_at, &token.scope, policy)?)
+                    None => ctx.refresh(client, family.id, expires, scope, policy)?,
+                })
             } else {
                 None
             };
