@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tollgate::{ClientId, PolicyMatch, PolicyRule, RotationMode, Scope, TokenPolicy};
-use tollgate_conformance_tests::{Harness, C1_SECRET, C2_SECRET, ST_SECRET};
+use tollgate_conformance_tests::{enc, Harness, C1_REDIRECT, C1_SECRET, C2_SECRET, ST_SECRET};
 
 fn with_policy(p: TokenPolicy) -> Harness {
     Harness::with_config(|c| c.policies.fallback = p)
@@ -293,6 +293,62 @@ fn the_derived_successor_holds_no_token_at_rest() {
         "a salt and a few fields: {} bytes",
         kept.0.len()
     );
+}
+
+/// The refresh token of a code exchange by `JWTAT`, whose access tokens are RFC 9068 JWTs.
+fn jwt_client_refresh_token(h: &Harness, scope: &str) -> String {
+    let code = h.code("JWTAT", C1_REDIRECT, scope, None);
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}",
+        enc(C1_REDIRECT)
+    );
+    h.post_basic("JWTAT", C1_SECRET, &body).ok().refresh_token()
+}
+
+fn jwt_client_refresh(h: &Harness, rt: &str) -> tollgate_conformance_tests::Reply {
+    let body = format!("grant_type=refresh_token&refresh_token={}", enc(rt));
+    h.post_basic("JWTAT", C1_SECRET, &body)
+}
+
+/// A JWT access token is kept derived too (its `jti` comes from the old token and the
+/// salt; header, claims and signature are kept): the retry gets the same bytes, and the
+/// JWT it gets is live.
+#[test]
+fn grace_retry_with_a_jwt_access_token_gets_the_identical_successor_response() {
+    let h = Harness::new();
+    let rt1 = jwt_client_refresh_token(&h, "api:read offline_access");
+    let first = jwt_client_refresh(&h, &rt1).ok();
+    assert_eq!(first.access_token().split('.').count(), 3, "a JWT");
+    assert!(kept_successor(&h, &rt1).0.starts_with(b"tgd1"), "derived");
+    h.advance(29);
+    let retry = jwt_client_refresh(&h, &rt1).ok();
+    assert_eq!(retry.response, first.response);
+    assert!(h.access_active(&retry.access_token()));
+    jwt_client_refresh(&h, &first.refresh_token()).ok();
+}
+
+/// What is kept for a JWT access token is its header, signature and claims without the
+/// `jti`: neither token, nor the `jti`, is at rest.
+#[test]
+fn the_derived_jwt_successor_holds_no_token_at_rest() {
+    let h = Harness::new();
+    let rt1 = jwt_client_refresh_token(&h, "api:read offline_access");
+    let first = jwt_client_refresh(&h, &rt1).ok();
+    let kept = kept_successor(&h, &rt1);
+    let at = first.access_token();
+    let claims = at.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
+    )
+    .unwrap();
+    let jti = claims["jti"].as_str().unwrap();
+    let contains = |needle: &[u8]| kept.0.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(at.as_bytes()));
+    assert!(!contains(jti.as_bytes()));
+    assert!(!contains(at.split('.').nth(1).unwrap().as_bytes()));
+    let rt = first.refresh_token();
+    let raw = &rt.as_bytes()[4..];
+    assert!(!kept.0.windows(12).any(|w| raw.windows(12).any(|r| r == w)));
 }
 
 #[test]

@@ -63,23 +63,41 @@ pub trait AccessTokenFormat: Send + Sync {
     }
 }
 
+/// A minted RFC 9068 access token and the claims it signs.
+pub(crate) struct MintedJwt {
+    /// The compact JWS handed to the client.
+    pub value: String,
+    /// The signed claims' JSON; `jti` is its last member, so the bytes before
+    /// [`claims_before_jti`] do not depend on it.
+    pub claims: Vec<u8>,
+}
+
+/// Signed claims as [`mint_jwt`] writes them, up to the `jti` value's first character: with
+/// the `jti` text and `"}` appended they are the claims again ([`crate::successor`] keeps
+/// them). `None` for bytes that do not end that way.
+pub(crate) fn claims_before_jti(claims: &[u8]) -> Option<&[u8]> {
+    let cut = claims.len().checked_sub(JTI_TEXT_LEN + 2)?;
+    let (before, rest) = claims.split_at(cut);
+    (before.ends_with(b"\"jti\":\"") && rest.ends_with(b"\"}")).then_some(before)
+}
+
+/// Characters of a `jti`: 128 random bits in base64url.
+pub(crate) const JTI_TEXT_LEN: usize = 22;
+
+/// Bytes of randomness in a `jti`.
+pub(crate) const JTI_BYTES: usize = 16;
+
 /// JWT access tokens per RFC 9068, signed with the server's default key: header
-/// `typ: at+jwt` (§2.1); claims `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`,
-/// `scope` (§2.2). For client-only grants `sub` is the client id (§2.2, CC-02). A client
+/// `typ: at+jwt` (§2.1); claims `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `scope`,
+/// `jti` (§2.2). For client-only grants `sub` is the client id (§2.2, CC-02). A client
 /// selects it with `oidc.access_token_format = "jwt"`.
 pub(crate) fn mint_jwt(
     server: &crate::server::Server,
     claims: &AccessTokenClaims<'_>,
     random: &dyn SecureRandom,
-) -> Result<String, Error> {
-    let mut jti = [0u8; 16];
+) -> Result<MintedJwt, Error> {
+    let mut jti = [0u8; JTI_BYTES];
     random.fill(&mut jti)?;
-    let mut jti_text = String::with_capacity(22);
-    base64::Engine::encode_string(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        jti,
-        &mut jti_text,
-    );
     let audience = match server.config().access_token_audience.as_str() {
         "" => claims.issuer,
         a => a,
@@ -90,20 +108,30 @@ pub(crate) fn mint_jwt(
         .str("aud", audience)
         .str("sub", claims.subject.unwrap_or(claims.client_id.as_str()))
         .str("client_id", claims.client_id.as_str())
-        .u64("iat", claims.issued_at.secs())
-        .str("jti", &jti_text);
+        .u64("iat", claims.issued_at.secs());
     if !claims.scope.is_empty() {
         body.str("scope", claims.scope.as_str());
     }
+    // Last, so that everything before it can be kept for a grace-window rebuild.
+    body.str("jti", &jti_text(&jti));
+    let claims = body.finish();
     let keys = server.keys();
     let key = keys
         .signing_key()
         .ok_or(crate::jose::JoseError::KeyNotFound)?;
-    Ok(crate::jose::sign_compact(
-        key,
-        Some("at+jwt"),
-        &body.finish(),
-    )?)
+    let value = crate::jose::sign_compact(key, Some("at+jwt"), &claims)?;
+    Ok(MintedJwt { value, claims })
+}
+
+/// The `jti` claim for 128 random bits.
+pub(crate) fn jti_text(jti: &[u8; JTI_BYTES]) -> String {
+    let mut text = String::with_capacity(JTI_TEXT_LEN);
+    base64::Engine::encode_string(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        jti,
+        &mut text,
+    );
+    text
 }
 
 /// Opaque random access tokens: `tga_` and 256 bits in base64url. The default.

@@ -4,24 +4,28 @@
 //!
 //! Two forms, chosen at each rotation:
 //!
-//! * **Derived** — when the response holds nothing but tokens made of random bytes: an
-//!   access token of the built-in opaque format, the successor refresh token, and no ID
-//!   token. Their bytes are not drawn but derived, `SHA-256(label ‖ salt ‖ old token)`, from
-//!   a fresh 128-bit salt. The store keeps the salt, the `expires_in` and `scope` the
-//!   response carried and eight bytes of the successor's hash as a check; a retry recomputes
-//!   the tokens from the presented old token and rebuilds the response. Recomputing needs
-//!   the old token, which the store holds only as a hash, *and* the salt — exactly what
-//!   opening a sealed response needs (the old token and the stored ciphertext) — so the two
-//!   forms protect the same; the derived one runs no AEAD on the rotation path and keeps
-//!   about 40 bytes instead of an encrypted copy of the response.
-//! * **Sealed** — otherwise (JWT access tokens, ID tokens, a custom access-token format):
-//!   the whole response encrypted under a key derived from the old token ([`crate::seal`]).
+//! * **Derived** — when the response holds no ID token and the server mints access tokens
+//!   itself (the built-in opaque format, or RFC 9068 JWTs). The random bytes the successor
+//!   tokens are made of — an opaque token's 256 bits, a JWT's 128-bit `jti` — are not drawn
+//!   but derived, `SHA-256(label ‖ salt ‖ old token)`, from a fresh 128-bit salt. The store
+//!   keeps the salt, the `expires_in` and `scope` the response carried and eight bytes of
+//!   the successor's hash as a check; for a JWT also its header, its signature and its
+//!   claims up to the `jti` (an ECDSA signature is randomised, so it cannot be recomputed).
+//!   A retry recomputes the tokens from the presented old token and rebuilds the response.
+//!   Recomputing needs the old token, which the store holds only as a hash, *and* the salt —
+//!   exactly what opening a sealed response needs (the old token and the stored ciphertext)
+//!   — so the two forms protect the same: without the `jti` the kept claims and signature
+//!   are no token. The derived form runs no AEAD on the rotation path and keeps about 40
+//!   bytes (an opaque pair) or the JWT's non-secret parts instead of an encrypted copy.
+//! * **Sealed** — otherwise (ID tokens, a custom access-token format): the whole response
+//!   encrypted under a key derived from the old token ([`crate::seal`]).
 //!
 //! Both live in the rotated record's `successor` bytes; a derived one starts with
 //! [`MAGIC`]. A sealed blob starts with a random nonce, so it could begin with the same four
 //! bytes (odds 2⁻³²): the check then fails (odds 2⁻⁶⁴ that it would not) and the blob is
 //! opened as sealed.
 
+use crate::access_token::{claims_before_jti, jti_text, JTI_BYTES, JTI_TEXT_LEN};
 use crate::random::{RandomError, SecureRandom};
 use crate::seal::SealedResponse;
 use crate::token::{encode_token, TokenHash, TokenKind, TOKEN_BYTES};
@@ -36,6 +40,8 @@ const CHECK_LEN: usize = 8;
 const HEADER_LEN: usize = MAGIC.len() + SALT_LEN + CHECK_LEN + 1 + 8;
 /// Flag bit: the response carried a refresh token.
 const HAS_REFRESH: u8 = 1;
+/// Flag bit: the access token is a JWT; its [`KeptJwt`] parts follow the header.
+const HAS_JWT: u8 = 2;
 
 /// The salt of one rotation.
 #[derive(Clone, Copy)]
@@ -121,6 +127,63 @@ impl SecureRandom for DerivedBytes {
     }
 }
 
+/// What rebuilds a JWT access token whose `jti` was derived: its protected header and
+/// signature as sent (base64url) and its signed claims before the `jti` value.
+#[derive(Clone, Copy)]
+pub(crate) struct KeptJwt<'a> {
+    pub header: &'a str,
+    pub claims_before_jti: &'a [u8],
+    pub signature: &'a str,
+}
+
+impl<'a> KeptJwt<'a> {
+    /// The parts of `jwt`, minted over `claims`; `None` if it is not of that form or a part
+    /// would not fit its 16-bit length.
+    pub(crate) fn of(jwt: &'a str, claims: &'a [u8]) -> Option<KeptJwt<'a>> {
+        let (header, rest) = jwt.split_once('.')?;
+        let (_, signature) = rest.rsplit_once('.')?;
+        let kept = KeptJwt {
+            header,
+            claims_before_jti: claims_before_jti(claims)?,
+            signature,
+        };
+        kept.parts()
+            .iter()
+            .all(|p| u16::try_from(p.len()).is_ok())
+            .then_some(kept)
+    }
+
+    fn parts(&self) -> [&'a [u8]; 3] {
+        [
+            self.header.as_bytes(),
+            self.claims_before_jti,
+            self.signature.as_bytes(),
+        ]
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.parts().iter().map(|p| 2 + p.len()).sum()
+    }
+
+    /// The JWT again, with the `jti` made of these bytes.
+    fn rebuild(&self, jti: &[u8; JTI_BYTES]) -> String {
+        use base64::Engine as _;
+        let mut claims = Vec::with_capacity(self.claims_before_jti.len() + JTI_TEXT_LEN + 2);
+        claims.extend_from_slice(self.claims_before_jti);
+        claims.extend_from_slice(jti_text(jti).as_bytes());
+        claims.extend_from_slice(b"\"}");
+        let mut jwt = String::with_capacity(
+            self.header.len() + claims.len().div_ceil(3) * 4 + self.signature.len() + 2,
+        );
+        jwt.push_str(self.header);
+        jwt.push('.');
+        crate::jose::B64.encode_string(&claims, &mut jwt);
+        jwt.push('.');
+        jwt.push_str(self.signature);
+        jwt
+    }
+}
+
 /// What a derived successor keeps: enough to rebuild the response, nothing secret.
 pub(crate) struct Derived<'a> {
     pub salt: Salt,
@@ -130,6 +193,8 @@ pub(crate) struct Derived<'a> {
     pub has_refresh: bool,
     pub expires_in: u64,
     pub scope: &'a str,
+    /// The access token's parts when it is a JWT.
+    pub jwt: Option<KeptJwt<'a>>,
 }
 
 impl Derived<'_> {
@@ -140,12 +205,28 @@ impl Derived<'_> {
     }
 
     pub(crate) fn encode(&self) -> SealedResponse {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.scope.len());
+        let jwt_len = self.jwt.as_ref().map_or(0, KeptJwt::encoded_len);
+        let mut out = Vec::with_capacity(HEADER_LEN + jwt_len + self.scope.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.salt.0);
         out.extend_from_slice(&self.check);
-        out.push(if self.has_refresh { HAS_REFRESH } else { 0 });
+        let mut flags = 0;
+        if self.has_refresh {
+            flags |= HAS_REFRESH;
+        }
+        if self.jwt.is_some() {
+            flags |= HAS_JWT;
+        }
+        out.push(flags);
         out.extend_from_slice(&self.expires_in.to_be_bytes());
+        if let Some(jwt) = &self.jwt {
+            for part in jwt.parts() {
+                // `KeptJwt::of` admits only parts whose length fits.
+                let len = u16::try_from(part.len()).unwrap_or(u16::MAX);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&part[..usize::from(len)]);
+            }
+        }
         out.extend_from_slice(self.scope.as_bytes());
         SealedResponse(out)
     }
@@ -158,13 +239,30 @@ impl Derived<'_> {
         let (salt, rest) = bytes[MAGIC.len()..].split_at(SALT_LEN);
         let (check, rest) = rest.split_at(CHECK_LEN);
         let (flags, rest) = rest.split_at(1);
-        let (expires_in, scope) = rest.split_at(8);
+        let (expires_in, mut rest) = rest.split_at(8);
+        let jwt = if flags[0] & HAS_JWT != 0 {
+            let mut part = || -> Option<&[u8]> {
+                let (len, tail) = rest.split_first_chunk::<2>()?;
+                let (part, tail) = tail.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+                rest = tail;
+                Some(part)
+            };
+            let (header, claims_before_jti, signature) = (part()?, part()?, part()?);
+            Some(KeptJwt {
+                header: std::str::from_utf8(header).ok()?,
+                claims_before_jti,
+                signature: std::str::from_utf8(signature).ok()?,
+            })
+        } else {
+            None
+        };
         Some(Derived {
             salt: Salt(salt.try_into().ok()?),
             check: check.try_into().ok()?,
             has_refresh: flags[0] & HAS_REFRESH != 0,
             expires_in: u64::from_be_bytes(expires_in.try_into().ok()?),
-            scope: std::str::from_utf8(scope).ok()?,
+            scope: std::str::from_utf8(rest).ok()?,
+            jwt,
         })
     }
 
@@ -172,22 +270,32 @@ impl Derived<'_> {
     /// recomputed tokens match the check (a wrong token, or bytes that only looked derived).
     pub(crate) fn rebuild(&self, old_token: &str) -> Option<Vec<u8>> {
         let secret = OldSecret::of(old_token);
-        let access = encode_token(
-            TokenKind::Access,
-            &token_bytes(old_token, &secret, &self.salt, Part::Access),
-        );
+        let access_bytes = token_bytes(old_token, &secret, &self.salt, Part::Access);
+        let (access, access_hash) = match &self.jwt {
+            None => {
+                let t = encode_token(TokenKind::Access, &access_bytes);
+                (t.value.into_inner(), t.hash)
+            }
+            Some(jwt) => {
+                let mut jti = [0u8; JTI_BYTES];
+                jti.copy_from_slice(&access_bytes[..JTI_BYTES]);
+                let v = jwt.rebuild(&jti);
+                let h = TokenHash::of(&v);
+                (v, h)
+            }
+        };
         let refresh = self.has_refresh.then(|| {
             encode_token(
                 TokenKind::Refresh,
                 &token_bytes(old_token, &secret, &self.salt, Part::Refresh),
             )
         });
-        let checked = refresh.as_ref().map_or(&access.hash, |r| &r.hash);
+        let checked = refresh.as_ref().map_or(&access_hash, |r| &r.hash);
         if !constant_time_eq::constant_time_eq(&Self::check_of(checked), &self.check) {
             return None;
         }
         Some(crate::grant::issue::success_body(
-            access.value.expose(),
+            &access,
             crate::access_token::BUILTIN_TOKEN_TYPE,
             self.expires_in,
             refresh.as_ref().map(|r| r.value.expose()),
@@ -285,6 +393,7 @@ mod tests {
             has_refresh,
             expires_in: 3600,
             scope,
+            jwt: None,
         };
         (d.encode(), body)
     }
@@ -333,6 +442,74 @@ mod tests {
         let sealed = crate::seal::seal(OLD, &h, &nonce, b"{\"a\":1}").unwrap();
         assert!(sealed.0.starts_with(MAGIC));
         assert_eq!(open(OLD, &h, &sealed).unwrap(), b"{\"a\":1}");
+    }
+
+    /// A JWT access token made the way `mint_jwt` makes one around the derived `jti`, kept
+    /// derived; with the body it was sent in.
+    fn kept_jwt(has_refresh: bool) -> (SealedResponse, Vec<u8>, String) {
+        use base64::Engine as _;
+        let s = salt(5);
+        let mut jti = [0u8; JTI_BYTES];
+        jti.copy_from_slice(&derive(OLD, &s, Part::Access)[..JTI_BYTES]);
+        let claims = format!(
+            "{{\"iss\":\"https://as.test\",\"scope\":\"api:read\",\"jti\":\"{}\"}}",
+            jti_text(&jti)
+        );
+        let jwt = format!(
+            "eyJhbGciOiJFUzI1NiJ9.{}.c2lnbmF0dXJl",
+            crate::jose::B64.encode(&claims)
+        );
+        let refresh = encode_token(TokenKind::Refresh, &derive(OLD, &s, Part::Refresh));
+        let access_hash = TokenHash::of(&jwt);
+        let checked = if has_refresh {
+            &refresh.hash
+        } else {
+            &access_hash
+        };
+        let body = crate::grant::issue::success_body(
+            &jwt,
+            "Bearer",
+            600,
+            has_refresh.then(|| refresh.value.expose()),
+            "api:read",
+            None,
+        );
+        let kept = Derived {
+            salt: s,
+            check: Derived::check_of(checked),
+            has_refresh,
+            expires_in: 600,
+            scope: "api:read",
+            jwt: Some(KeptJwt::of(&jwt, claims.as_bytes()).unwrap()),
+        }
+        .encode();
+        (kept, body, jwt)
+    }
+
+    #[test]
+    fn a_derived_jwt_successor_rebuilds_the_same_jwt_for_the_old_token_only() {
+        for has_refresh in [true, false] {
+            let (k, body, jwt) = kept_jwt(has_refresh);
+            let h = TokenHash::of(OLD);
+            assert_eq!(open(OLD, &h, &k).unwrap(), body);
+            assert!(open("tgr_someone-else", &h, &k).is_none());
+            // The signed claims (with the `jti`) are not kept.
+            let claims = jwt.split('.').nth(1).unwrap();
+            assert!(!k.0.windows(claims.len()).any(|w| w == claims.as_bytes()));
+        }
+    }
+
+    /// A JWT part cut short, or claims that do not end in the `jti`, are refused.
+    #[test]
+    fn a_malformed_jwt_successor_is_refused() {
+        let (k, _, jwt) = kept_jwt(false);
+        let h = TokenHash::of(OLD);
+        for cut in [HEADER_LEN + 1, HEADER_LEN + 30, k.0.len() - 9] {
+            let short = SealedResponse(k.0[..cut].to_vec());
+            assert!(open(OLD, &h, &short).is_none(), "cut at {cut}");
+        }
+        assert!(KeptJwt::of(&jwt, b"{\"iss\":\"x\"}").is_none());
+        assert!(KeptJwt::of("no-dots", b"{\"jti\":\"AAAAAAAAAAAAAAAAAAAAAA\"}").is_none());
     }
 
     #[test]

@@ -44,6 +44,8 @@ impl<'s> Ctx<'s> {
 pub(crate) struct NewAccess {
     pub value: String,
     pub record: Arc<AccessTokenRecord>,
+    /// For a JWT, the claims it signs.
+    pub jwt_claims: Option<Vec<u8>>,
 }
 
 /// A minted refresh token.
@@ -94,15 +96,18 @@ impl<'s> Ctx<'s> {
             expires_at,
             family,
         };
-        let (value, hash) = match client.oidc.access_token_format {
-            AccessTokenKind::Opaque => self
-                .server
-                .access_token_format()
-                .mint_hashed(&claims, self.random)?,
+        let (value, hash, jwt_claims) = match client.oidc.access_token_format {
+            AccessTokenKind::Opaque => {
+                let (v, h) = self
+                    .server
+                    .access_token_format()
+                    .mint_hashed(&claims, self.random)?;
+                (v, h, None)
+            }
             AccessTokenKind::Jwt => {
-                let v = crate::access_token::mint_jwt(self.server, &claims, self.random)?;
-                let h = TokenHash::of(&v);
-                (v, h)
+                let jwt = crate::access_token::mint_jwt(self.server, &claims, self.random)?;
+                let h = TokenHash::of(&jwt.value);
+                (jwt.value, h, Some(jwt.claims))
             }
         };
         let record = Arc::new(AccessTokenRecord {
@@ -115,7 +120,11 @@ impl<'s> Ctx<'s> {
             expires_at,
             revoked_at: None,
         });
-        Ok(NewAccess { value, record })
+        Ok(NewAccess {
+            value,
+            record,
+            jwt_claims,
+        })
     }
 
     /// A refresh token whose idle expiry is capped by the family's absolute expiry.

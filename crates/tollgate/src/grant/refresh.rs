@@ -7,8 +7,9 @@
 //!   token keeps the original scope (RT-02, RT-03).
 //! * Under rotation, exactly one request rotates a token (a compare-and-swap). The response
 //!   it got is kept so that only a holder of the old token can have it again
-//!   ([`crate::successor`]: derived from a stored salt when it holds only random-made
-//!   tokens, else sealed under a key derived from the old token, [`crate::seal`]).
+//!   ([`crate::successor`]: derived from a stored salt when it holds no ID token and only
+//!   tokens this server mints, else sealed under a key derived from the old token,
+//!   [`crate::seal`]).
 //!   Presenting the old token again inside the grace window (a retry after a lost response,
 //!   two tabs at once, or a request that lost the rotation race) gets that same response —
 //!   byte for byte — so the family never forks. Outside the window, or past the replay count,
@@ -17,14 +18,14 @@
 
 use super::issue::{rotation_for, Ctx};
 use super::{AfterConflict, Decision};
-use crate::client::{AccessTokenKind, Client, GrantType};
+use crate::client::{Client, GrantType};
 use crate::error::{Error, OAuthError};
 use crate::http::Response;
 use crate::policy::RotationMode;
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::seal;
 use crate::store::{Commit, RefreshState, RefreshView};
-use crate::successor::{self, Derived, DerivedBytes, OldSecret, Part, Salt};
+use crate::successor::{self, Derived, DerivedBytes, KeptJwt, OldSecret, Part, Salt};
 use crate::token::{SecretString, TokenHash};
 
 pub(crate) struct RefreshParams<'a> {
@@ -133,14 +134,13 @@ pub(crate) fn decide(
     let sub = family.subject.as_ref().map(|s| &s.id);
     let rotation = rotation_for(client, policy);
     let id_token_due = family.subject.is_some() && access_scope.contains(OPENID);
-    // A rotation whose response holds only random-made tokens keeps a derived successor:
-    // the tokens' bytes come from the old token and a stored salt instead of the random
-    // source, and nothing needs sealing.
+    // A rotation whose response holds no ID token and only tokens this server mints keeps a
+    // derived successor: the tokens' random bytes come from the old token and a stored salt
+    // instead of the random source, and nothing needs sealing.
     let salt = if rotation == RotationMode::Rotate
         && !policy.grace.is_zero()
         && !id_token_due
         && ctx.server.builtin_access_tokens()
-        && client.oidc.access_token_format == AccessTokenKind::Opaque
     {
         Some(Salt::generate(ctx.random)?)
     } else {
@@ -183,11 +183,15 @@ pub(crate) fn decide(
                 access_scope,
                 id_token.as_deref(),
             );
-            let successor = match salt {
+            let kept_jwt = match &access.jwt_claims {
+                Some(claims) => KeptJwt::of(&access.value, claims).map(Some),
+                None => Some(None),
+            };
+            let successor = match (salt, kept_jwt) {
                 _ if policy.grace.is_zero() => None,
                 // (`id_token` is `None` whenever there is a salt; the guard keeps a rebuild
                 // from ever dropping one.)
-                Some(salt) if id_token.is_none() => {
+                (Some(salt), Some(jwt)) if id_token.is_none() => {
                     let checked = refresh
                         .as_ref()
                         .map_or(&access.record.hash, |r| &r.token.hash);
@@ -198,6 +202,7 @@ pub(crate) fn decide(
                             has_refresh: refresh.is_some(),
                             expires_in: ctx.now.until(access.record.expires_at),
                             scope: access_scope.as_str(),
+                            jwt,
                         }
                         .encode(),
                     )
