@@ -24,7 +24,7 @@ use tollgate::{
     ApplicationKind, AuthMethod, Client, ClientId, ClientType, CodeGrant, Commit, CommitOutcome,
     GrantType, ManualClock, MemoryStore, PasswordCheck, PasswordVerdict, PasswordVerifier,
     PkceChallenge, PkceMethod, Request, Response, RotationMode, Scope, SecretHash, SeededRandom,
-    Server, ServerConfig, Subject, TokenHash, UnixTime,
+    Server, ServerConfig, Subject, UnixTime,
 };
 
 /// The harness clock's start: 2023-11-14T22:13:20Z.
@@ -534,7 +534,7 @@ impl Harness {
     #[must_use]
     pub fn access_active(&self, at: &str) -> bool {
         self.store
-            .access_token(&TokenHash::of(at))
+            .access_token(&self.server.access_token_key(at))
             .expect("store")
             .is_some_and(|v| v.is_active(self.clock_now()))
     }

@@ -384,3 +384,103 @@ fn ds_10_plain_pkce_is_advertised_only_when_enabled() {
         serde_json::json!(["S256", "plain"])
     );
 }
+
+/// A JWT access token of `JWTAT` (code grant, `openid api:read`).
+fn jwt_access_token(h: &Harness) -> String {
+    let code = h.code("JWTAT", C1_REDIRECT, "openid api:read", None);
+    h.post_basic(
+        "JWTAT",
+        C1_SECRET,
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}",
+            enc(C1_REDIRECT)
+        ),
+    )
+    .ok()
+    .access_token()
+}
+
+fn introspected_active(h: &Harness, token: &str) -> bool {
+    h.introspect("C1", C1_SECRET, &format!("token={}", enc(token)))
+        .ok()
+        .json["active"]
+        .as_bool()
+        .unwrap()
+}
+
+/// The server's own JWT access tokens are stored under the hash of their signature, not of
+/// the whole JWT (two SHA-256 blocks instead of eight per issuance); the lookup key is
+/// computed only once the signature verifies.
+#[test]
+fn a_jwt_access_token_is_stored_under_its_signature_key() {
+    let h = Harness::new();
+    let at = jwt_access_token(&h);
+    let key = h.server.access_token_key(&at);
+    assert_ne!(key, tollgate::TokenHash::of(&at));
+    let store = |k| tollgate::Store::access_token(&h.store, &k).unwrap();
+    assert!(store(key).is_some());
+    assert!(store(tollgate::TokenHash::of(&at)).is_none());
+    // An opaque token's key is its SHA-256.
+    let opaque = h.c1_tokens("api:read").ok().access_token();
+    assert_eq!(
+        h.server.access_token_key(&opaque),
+        tollgate::TokenHash::of(&opaque)
+    );
+}
+
+/// IN-03, UI-02: the genuine signature under altered claims is no token — introspection
+/// says inactive and userinfo refuses it, though the key derived from the signature alone
+/// names the genuine token's record.
+#[test]
+fn a_jwt_access_token_with_altered_claims_is_not_accepted() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = Harness::new();
+    let at = jwt_access_token(&h);
+    assert!(introspected_active(&h, &at));
+    assert_eq!(h.userinfo(&at).status(), 200);
+    let parts: Vec<&str> = at.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["scope"] = "api:read api:write openid".into();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    );
+    assert!(!introspected_active(&h, &forged));
+    assert_eq!(h.userinfo(&forged).status(), 401);
+    // Revoking the forgery revokes nothing.
+    h.revoke("JWTAT", C1_SECRET, &format!("token={}", enc(&forged)))
+        .ok();
+    assert!(introspected_active(&h, &at));
+}
+
+/// RV-02 for JWT access tokens: revoking one revokes it alone; a token signed by a key that
+/// has since retired stays active (JW-04), and one whose key was removed is no longer
+/// found.
+#[test]
+fn jwt_access_tokens_are_revocable_and_survive_key_rotation_until_their_key_is_removed() {
+    let h = Harness::new();
+    let revoked = jwt_access_token(&h);
+    let kept = jwt_access_token(&h);
+    h.revoke("JWTAT", C1_SECRET, &format!("token={}", enc(&revoked)))
+        .ok();
+    assert!(!introspected_active(&h, &revoked));
+    assert!(introspected_active(&h, &kept));
+
+    let rotated = || {
+        let mut keys: KeySet = tollgate_conformance_tests::server_keys();
+        keys.add_active(tollgate_conformance_tests::ed25519_key(9, "ed-2"))
+            .unwrap();
+        keys
+    };
+    h.server.replace_keys(rotated()).unwrap();
+    assert_eq!(header(&jwt_access_token(&h))["kid"], "ed-2");
+    assert!(introspected_active(&h, &kept), "signed by a retiring key");
+
+    let mut keys = rotated();
+    assert!(keys.remove("ed-1").is_some());
+    h.server.replace_keys(keys).unwrap();
+    assert!(!introspected_active(&h, &kept), "its key is gone");
+}

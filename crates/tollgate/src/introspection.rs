@@ -17,9 +17,9 @@ use crate::error::{Error, OAuthError};
 use crate::http::{Request, Response};
 use crate::server::Server;
 use crate::store::{Commit, CommitOutcome};
-use crate::token::{SecretString, TokenHash};
+use crate::token::SecretString;
 use crate::token_flow::{store_failed, Answer, Flow, Step};
-use crate::token_lookup::{self, Kind};
+use crate::token_lookup::{self, Kind, LookupKeys};
 
 enum State {
     AwaitClient {
@@ -28,12 +28,12 @@ enum State {
         first: Kind,
     },
     AwaitToken {
-        hash: TokenHash,
+        keys: LookupKeys,
         kind: Kind,
         tried_other: bool,
     },
     AwaitJti {
-        hash: TokenHash,
+        keys: LookupKeys,
         first: Kind,
     },
     Finished,
@@ -125,31 +125,31 @@ impl Flow for IntrospectionFlow<'_> {
                 if client.is_none_or(|c| c.client_type != ClientType::Confidential) {
                     return fail("only confidential clients may introspect tokens");
                 }
-                let hash = TokenHash::of(token.expose());
+                let keys = LookupKeys::of(self.server, token.expose());
                 self.state = State::AwaitToken {
-                    hash,
+                    keys,
                     kind: first,
                     tried_other: false,
                 };
                 match jti {
                     Some(j) => {
-                        self.state = State::AwaitJti { hash, first };
+                        self.state = State::AwaitJti { keys, first };
                         Step::Commit(Commit::ConsumeJti {
                             key: j.key,
                             until: j.until,
                         })
                     }
-                    None => first.step(hash),
+                    None => first.step(&keys),
                 }
             }
-            (State::AwaitJti { hash, first }, Answer::Committed(outcome)) => match outcome {
+            (State::AwaitJti { keys, first }, Answer::Committed(outcome)) => match outcome {
                 CommitOutcome::Applied => {
                     self.state = State::AwaitToken {
-                        hash,
+                        keys,
                         kind: first,
                         tried_other: false,
                     };
-                    first.step(hash)
+                    first.step(&keys)
                 }
                 CommitOutcome::Conflict => Step::Done(
                     OAuthError::invalid_client(
@@ -161,7 +161,7 @@ impl Flow for IntrospectionFlow<'_> {
             },
             (
                 State::AwaitToken {
-                    hash,
+                    keys,
                     kind,
                     tried_other,
                 },
@@ -202,11 +202,11 @@ impl Flow for IntrospectionFlow<'_> {
                     Answer::AccessToken(None) | Answer::RefreshToken(None) if !tried_other => {
                         let other = kind.other();
                         self.state = State::AwaitToken {
-                            hash,
+                            keys,
                             kind: other,
                             tried_other: true,
                         };
-                        other.step(hash)
+                        other.step(&keys)
                     }
                     Answer::AccessToken(None) | Answer::RefreshToken(None) => {
                         Step::Done(inactive())

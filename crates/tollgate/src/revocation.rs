@@ -14,9 +14,9 @@ use crate::error::{Error, OAuthError};
 use crate::http::{Request, Response};
 use crate::server::Server;
 use crate::store::Commit;
-use crate::token::{SecretString, TokenHash};
+use crate::token::SecretString;
 use crate::token_flow::{store_failed, Answer, Flow, Step};
-use crate::token_lookup::{self, Kind};
+use crate::token_lookup::{self, Kind, LookupKeys};
 
 enum State {
     AwaitClient {
@@ -26,13 +26,13 @@ enum State {
     },
     AwaitToken {
         client: crate::client::ClientId,
-        hash: TokenHash,
+        keys: LookupKeys,
         kind: Kind,
         tried_other: bool,
     },
     AwaitJti {
         client: crate::client::ClientId,
-        hash: TokenHash,
+        keys: LookupKeys,
         first: Kind,
     },
     AwaitCommit,
@@ -111,12 +111,12 @@ impl Flow for RevocationFlow<'_> {
                             .to_response(),
                     );
                 };
-                let hash = TokenHash::of(token.expose());
+                let keys = LookupKeys::of(self.server, token.expose());
                 match jti {
                     Some(j) => {
                         self.state = State::AwaitJti {
                             client: client.id.clone(),
-                            hash,
+                            keys,
                             first,
                         };
                         Step::Commit(Commit::ConsumeJti {
@@ -127,18 +127,18 @@ impl Flow for RevocationFlow<'_> {
                     None => {
                         self.state = State::AwaitToken {
                             client: client.id.clone(),
-                            hash,
+                            keys,
                             kind: first,
                             tried_other: false,
                         };
-                        first.step(hash)
+                        first.step(&keys)
                     }
                 }
             }
             (
                 State::AwaitJti {
                     client,
-                    hash,
+                    keys,
                     first,
                 },
                 Answer::Committed(outcome),
@@ -146,11 +146,11 @@ impl Flow for RevocationFlow<'_> {
                 crate::store::CommitOutcome::Applied => {
                     self.state = State::AwaitToken {
                         client,
-                        hash,
+                        keys,
                         kind: first,
                         tried_other: false,
                     };
-                    first.step(hash)
+                    first.step(&keys)
                 }
                 crate::store::CommitOutcome::Conflict => Step::Done(
                     OAuthError::invalid_client("the client assertion was already used", None)
@@ -160,7 +160,7 @@ impl Flow for RevocationFlow<'_> {
             (
                 State::AwaitToken {
                     client,
-                    hash,
+                    keys,
                     kind,
                     tried_other,
                 },
@@ -170,7 +170,7 @@ impl Flow for RevocationFlow<'_> {
                     Answer::AccessToken(Some(v)) if kind == Kind::Access => Some((
                         v.token.client_id.clone(),
                         Commit::RevokeAccessToken {
-                            token: hash,
+                            token: keys.access,
                             at: self.now,
                         },
                     )),
@@ -204,11 +204,11 @@ impl Flow for RevocationFlow<'_> {
                         let other = kind.other();
                         self.state = State::AwaitToken {
                             client,
-                            hash,
+                            keys,
                             kind: other,
                             tried_other: true,
                         };
-                        other.step(hash)
+                        other.step(&keys)
                     }
                     None => Step::Done(ok()),
                 }

@@ -294,6 +294,16 @@ impl Server {
         self.clock.now()
     }
 
+    /// The key under which an access token is stored and looked up: its SHA-256 — or, for
+    /// a JWT access token this server signed (checked against its keys, active or
+    /// retiring), the SHA-256 of its signature part. For hosts and tests that read the
+    /// store directly; the endpoints use it themselves.
+    #[must_use]
+    pub fn access_token_key(&self, token: &str) -> crate::TokenHash {
+        crate::access_token::signed_jwt_key(self, token)
+            .unwrap_or_else(|| crate::TokenHash::of(token))
+    }
+
     /// The current signing keys.
     #[must_use]
     pub fn keys(&self) -> Arc<KeySet> {

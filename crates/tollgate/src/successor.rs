@@ -187,8 +187,9 @@ impl<'a> KeptJwt<'a> {
 /// What a derived successor keeps: enough to rebuild the response, nothing secret.
 pub(crate) struct Derived<'a> {
     pub salt: Salt,
-    /// The first bytes of the successor refresh token's hash, or of the access token's when
-    /// no refresh token was issued.
+    /// The first bytes of the successor refresh token's hash, or when no refresh token was
+    /// issued of the access token's SHA-256 (for a JWT, of the whole JWT, not its storage
+    /// key, which does not cover the `jti`).
     pub check: [u8; CHECK_LEN],
     pub has_refresh: bool,
     pub expires_in: u64,
@@ -280,6 +281,7 @@ impl Derived<'_> {
                 let mut jti = [0u8; JTI_BYTES];
                 jti.copy_from_slice(&access_bytes[..JTI_BYTES]);
                 let v = jwt.rebuild(&jti);
+                // The whole JWT: its storage key covers the signature alone, not the `jti`.
                 let h = TokenHash::of(&v);
                 (v, h)
             }

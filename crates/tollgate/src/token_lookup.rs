@@ -25,10 +25,10 @@ impl Kind {
         }
     }
 
-    pub(crate) fn step(self, hash: TokenHash) -> Step {
+    pub(crate) fn step(self, keys: &LookupKeys) -> Step {
         match self {
-            Kind::Access => Step::LoadAccessToken(hash),
-            Kind::Refresh => Step::LoadRefreshToken(hash),
+            Kind::Access => Step::LoadAccessToken(keys.access),
+            Kind::Refresh => Step::LoadRefreshToken(keys.refresh),
         }
     }
 
@@ -41,6 +41,22 @@ impl Kind {
             _ if token.starts_with(crate::token::TokenKind::Access.prefix()) => Kind::Access,
             _ => Kind::Refresh,
         }
+    }
+}
+
+/// The keys a presented token is looked up under in each table: the same SHA-256 unless it
+/// is a JWT access token this server signed ([`Server::access_token_key`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LookupKeys {
+    pub access: TokenHash,
+    pub refresh: TokenHash,
+}
+
+impl LookupKeys {
+    pub(crate) fn of(server: &Server, token: &str) -> LookupKeys {
+        let refresh = TokenHash::of(token);
+        let access = crate::access_token::signed_jwt_key(server, token).unwrap_or(refresh);
+        LookupKeys { access, refresh }
     }
 }
 

@@ -14,7 +14,6 @@ use crate::form::Params;
 use crate::http::{HeaderValue, Method, Request, Response};
 use crate::scope::{Scope, OPENID};
 use crate::server::Server;
-use crate::token::TokenHash;
 use crate::token_flow::{is_form, store_failed, Answer, Flow, Step};
 
 enum State {
@@ -111,7 +110,7 @@ impl UserInfoFlow {
             Ok(None) => Step::Done(bearer_error(401, None, "")),
             Ok(Some(token)) => {
                 flow.state = State::AwaitToken;
-                Step::LoadAccessToken(TokenHash::of(&token))
+                Step::LoadAccessToken(server.access_token_key(&token))
             }
         };
         (flow, step)

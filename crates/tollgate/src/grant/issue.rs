@@ -21,7 +21,7 @@ use crate::server::{Server, SpaRefreshTokens};
 use crate::store::{
     AccessTokenRecord, FamilyRecord, Issuance, RefreshState, RefreshTokenRecord, Subject,
 };
-use crate::token::{encode_token, FamilyId, MintedToken, TokenHash, TokenKind, TOKEN_BYTES};
+use crate::token::{encode_token, FamilyId, MintedToken, TokenKind, TOKEN_BYTES};
 
 /// The server, the clock reading and the random bytes a decision is made with.
 pub(crate) struct Ctx<'s> {
@@ -106,7 +106,7 @@ impl<'s> Ctx<'s> {
             }
             AccessTokenKind::Jwt => {
                 let jwt = crate::access_token::mint_jwt(self.server, &claims, self.random)?;
-                let h = TokenHash::of(&jwt.value);
+                let h = crate::access_token::minted_jwt_key(&jwt.value);
                 (jwt.value, h, Some(jwt.claims))
             }
         };

@@ -192,13 +192,17 @@ pub(crate) fn decide(
                 // (`id_token` is `None` whenever there is a salt; the guard keeps a rebuild
                 // from ever dropping one.)
                 (Some(salt), Some(jwt)) if id_token.is_none() => {
-                    let checked = refresh
-                        .as_ref()
-                        .map_or(&access.record.hash, |r| &r.token.hash);
+                    let checked = match (&refresh, &access.jwt_claims) {
+                        (Some(r), _) => r.token.hash,
+                        (None, None) => access.record.hash,
+                        // A JWT's storage key covers its signature alone; the check must
+                        // cover the derived `jti`.
+                        (None, Some(_)) => TokenHash::of(&access.value),
+                    };
                     Some(
                         Derived {
                             salt,
-                            check: Derived::check_of(checked),
+                            check: Derived::check_of(&checked),
                             has_refresh: refresh.is_some(),
                             expires_in: ctx.now.until(access.record.expires_at),
                             scope: access_scope.as_str(),
