@@ -34,6 +34,11 @@ pub struct AccessTokenClaims<'a> {
 }
 
 /// Mints access-token values.
+///
+/// Tokens of a custom format are stored and looked up by their SHA-256. A format that mints
+/// JWTs must sign them with keys of its own, not with the server's [`crate::jose::KeySet`]:
+/// a JWT that verifies under the server's keys is looked up as one of the server's own
+/// RFC 9068 tokens ([`crate::Server::access_token_key`]) and would not be found.
 pub trait AccessTokenFormat: Send + Sync {
     /// Mints the value handed to the client.
     ///

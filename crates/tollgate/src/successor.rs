@@ -199,9 +199,26 @@ pub(crate) struct Derived<'a> {
 }
 
 impl Derived<'_> {
-    pub(crate) fn check_of(hash: &TokenHash) -> [u8; CHECK_LEN] {
+    /// The check kept for a successor: the first bytes of its refresh token's hash; without
+    /// a refresh token, of the access token's — for a JWT of the whole JWT's SHA-256, since
+    /// its storage key covers the signature alone and not the derived `jti`.
+    pub(crate) fn check_for(
+        refresh: Option<&TokenHash>,
+        access: &str,
+        access_key: &TokenHash,
+        jwt: bool,
+    ) -> [u8; CHECK_LEN] {
+        let whole;
+        let checked = match (refresh, jwt) {
+            (Some(r), _) => r,
+            (None, false) => access_key,
+            (None, true) => {
+                whole = TokenHash::of(access);
+                &whole
+            }
+        };
         let mut c = [0u8; CHECK_LEN];
-        c.copy_from_slice(&hash.0[..CHECK_LEN]);
+        c.copy_from_slice(&checked.0[..CHECK_LEN]);
         c
     }
 
@@ -272,7 +289,7 @@ impl Derived<'_> {
     pub(crate) fn rebuild(&self, old_token: &str) -> Option<Vec<u8>> {
         let secret = OldSecret::of(old_token);
         let access_bytes = token_bytes(old_token, &secret, &self.salt, Part::Access);
-        let (access, access_hash) = match &self.jwt {
+        let (access, access_key) = match &self.jwt {
             None => {
                 let t = encode_token(TokenKind::Access, &access_bytes);
                 (t.value.into_inner(), t.hash)
@@ -281,9 +298,8 @@ impl Derived<'_> {
                 let mut jti = [0u8; JTI_BYTES];
                 jti.copy_from_slice(&access_bytes[..JTI_BYTES]);
                 let v = jwt.rebuild(&jti);
-                // The whole JWT: its storage key covers the signature alone, not the `jti`.
-                let h = TokenHash::of(&v);
-                (v, h)
+                let key = crate::access_token::minted_jwt_key(&v);
+                (v, key)
             }
         };
         let refresh = self.has_refresh.then(|| {
@@ -292,8 +308,13 @@ impl Derived<'_> {
                 &token_bytes(old_token, &secret, &self.salt, Part::Refresh),
             )
         });
-        let checked = refresh.as_ref().map_or(&access_hash, |r| &r.hash);
-        if !constant_time_eq::constant_time_eq(&Self::check_of(checked), &self.check) {
+        let check = Self::check_for(
+            refresh.as_ref().map(|r| &r.hash),
+            &access,
+            &access_key,
+            self.jwt.is_some(),
+        );
+        if !constant_time_eq::constant_time_eq(&check, &self.check) {
             return None;
         }
         Some(crate::grant::issue::success_body(
@@ -375,11 +396,12 @@ mod tests {
         let s = salt(7);
         let access = encode_token(TokenKind::Access, &derive(OLD, &s, Part::Access));
         let refresh = encode_token(TokenKind::Refresh, &derive(OLD, &s, Part::Refresh));
-        let checked = if has_refresh {
-            &refresh.hash
-        } else {
-            &access.hash
-        };
+        let check = Derived::check_for(
+            has_refresh.then_some(&refresh.hash),
+            access.value.expose(),
+            &access.hash,
+            false,
+        );
         let scope = "api:read offline_access";
         let body = crate::grant::issue::success_body(
             access.value.expose(),
@@ -391,7 +413,7 @@ mod tests {
         );
         let d = Derived {
             salt: s,
-            check: Derived::check_of(checked),
+            check,
             has_refresh,
             expires_in: 3600,
             scope,
@@ -462,12 +484,12 @@ mod tests {
             crate::jose::B64.encode(&claims)
         );
         let refresh = encode_token(TokenKind::Refresh, &derive(OLD, &s, Part::Refresh));
-        let access_hash = TokenHash::of(&jwt);
-        let checked = if has_refresh {
-            &refresh.hash
-        } else {
-            &access_hash
-        };
+        let check = Derived::check_for(
+            has_refresh.then_some(&refresh.hash),
+            &jwt,
+            &crate::access_token::minted_jwt_key(&jwt),
+            true,
+        );
         let body = crate::grant::issue::success_body(
             &jwt,
             "Bearer",
@@ -478,7 +500,7 @@ mod tests {
         );
         let kept = Derived {
             salt: s,
-            check: Derived::check_of(checked),
+            check,
             has_refresh,
             expires_in: 600,
             scope: "api:read",

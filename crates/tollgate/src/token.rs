@@ -92,7 +92,9 @@ impl From<String> for SecretString {
     }
 }
 
-/// SHA-256 of a token value: the only form in which tokens are stored or looked up.
+/// SHA-256 of a token value: the only form in which tokens are stored or looked up. (The
+/// server's own JWT access tokens are keyed by the SHA-256 of their signature part, computed
+/// only after the signature verifies: [`crate::Server::access_token_key`].)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenHash(pub [u8; 32]);
 

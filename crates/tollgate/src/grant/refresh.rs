@@ -191,26 +191,22 @@ pub(crate) fn decide(
                 _ if policy.grace.is_zero() => None,
                 // (`id_token` is `None` whenever there is a salt; the guard keeps a rebuild
                 // from ever dropping one.)
-                (Some(salt), Some(jwt)) if id_token.is_none() => {
-                    let checked = match (&refresh, &access.jwt_claims) {
-                        (Some(r), _) => r.token.hash,
-                        (None, None) => access.record.hash,
-                        // A JWT's storage key covers its signature alone; the check must
-                        // cover the derived `jti`.
-                        (None, Some(_)) => TokenHash::of(&access.value),
-                    };
-                    Some(
-                        Derived {
-                            salt,
-                            check: Derived::check_of(&checked),
-                            has_refresh: refresh.is_some(),
-                            expires_in: ctx.now.until(access.record.expires_at),
-                            scope: access_scope.as_str(),
-                            jwt,
-                        }
-                        .encode(),
-                    )
-                }
+                (Some(salt), Some(jwt)) if id_token.is_none() => Some(
+                    Derived {
+                        salt,
+                        check: Derived::check_for(
+                            refresh.as_ref().map(|r| &r.token.hash),
+                            &access.value,
+                            &access.record.hash,
+                            jwt.is_some(),
+                        ),
+                        has_refresh: refresh.is_some(),
+                        expires_in: ctx.now.until(access.record.expires_at),
+                        scope: access_scope.as_str(),
+                        jwt,
+                    }
+                    .encode(),
+                ),
                 _ => {
                     let nonce = refresh
                         .as_ref()
