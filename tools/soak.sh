@@ -93,7 +93,9 @@ scopes = "api:read"
 default_scopes = "api:read"
 
 # Confidential (so it may introspect its own tokens); openid, so every refresh signs an ID
-# token with whichever key is active at that moment.
+# token with whichever key is active at that moment; RFC 9068 JWT access tokens, so the
+# revocation checks introspect tokens whose lookup first verifies their signature against
+# the rotating key set.
 [[clients]]
 id = "soak-web"
 type = "confidential"
@@ -103,6 +105,7 @@ secret = "$WEB_SECRET"
 redirect_uris = ["http://127.0.0.1:9/cb"]
 grant_types = ["authorization_code", "refresh_token", "password"]
 scopes = "openid api:read offline_access"
+access_token_format = "jwt"
 
 [[users]]
 username = "soak"
