@@ -14,8 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine as _;
+use base64_simd::{STANDARD, URL_SAFE_NO_PAD};
 use tollgate::authorize::{AuthorizeOutcome, ConsentPrompt, InteractionPrompt, Session};
 use tollgate::driver::drive_authorize_async;
 use tollgate::form::{FormLimits, Params};
@@ -210,7 +209,7 @@ impl App {
     fn start_session(&self, subject: Subject) -> Option<String> {
         let mut raw = [0u8; 32];
         self.random.fill(&mut raw).ok()?;
-        let sid = URL_SAFE_NO_PAD.encode(raw);
+        let sid = URL_SAFE_NO_PAD.encode_to_string(raw);
         let now = self.server.now();
         let mut sessions = lock(&self.sessions);
         sessions.retain(|_, s| now < s.expires);
@@ -466,7 +465,7 @@ pub(crate) fn log_fields(request: &Request) -> (Option<String>, Option<String>) 
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let decoded = STANDARD.decode(creds.trim()).ok()?;
+        let decoded = STANDARD.decode_to_vec(creds.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let id = text.split_once(':')?.0;
         tollgate::form::decode_component(id.as_bytes()).ok()

@@ -180,11 +180,7 @@ pub(crate) fn signed_jwt_key(server: &crate::server::Server, token: &str) -> Opt
 /// The `jti` claim for 128 random bits.
 pub(crate) fn jti_text(jti: &[u8; JTI_BYTES]) -> String {
     let mut text = String::with_capacity(JTI_TEXT_LEN);
-    base64::Engine::encode_string(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        jti,
-        &mut text,
-    );
+    crate::b64::url_encode_append(jti, &mut text);
     text
 }
 

@@ -9,9 +9,6 @@
 //! compared in constant time. Every failure is `invalid_client`; with 401 and a `Basic`
 //! challenge when the `Authorization` header was used (CA-03).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
 use crate::client::{AuthMethod, Client, ClientId, ClientType};
 use crate::client_assertion::{verify_client_assertion, SpentJti};
 use crate::clock::UnixTime;
@@ -182,11 +179,10 @@ fn parse_basic(value: &str, realm: &str) -> Result<(ClientId, SecretString), OAu
     // are then the id and the secret themselves.
     let mut stack = [0u8; BASIC_ON_STACK];
     let heap;
-    let decoded: &[u8] = if base64::decoded_len_estimate(rest.len()) <= BASIC_ON_STACK {
-        let n = STANDARD.decode_slice(rest, &mut stack).map_err(|_| bad())?;
-        &stack[..n]
+    let decoded: &[u8] = if rest.len() / 4 * 3 <= BASIC_ON_STACK {
+        crate::b64::std_decode_into(rest, &mut stack).ok_or_else(bad)?
     } else {
-        heap = STANDARD.decode(rest).map_err(|_| bad())?;
+        heap = crate::b64::std_decode(rest).ok_or_else(bad)?;
         &heap
     };
     let colon = memchr::memchr(b':', decoded).ok_or_else(bad)?;
@@ -281,6 +277,8 @@ pub fn identify(server: &crate::server::Server, credentials: &Credentials) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))

@@ -10,8 +10,6 @@
 //! claims are omitted, never `null` (ID-11); the header carries only `alg`, `kid`, `typ`
 //! (ID-10).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ring::digest;
 use serde::Serialize;
 
@@ -48,9 +46,9 @@ pub fn at_hash(alg: Algorithm, access_token: &str) -> String {
     match alg {
         Algorithm::EdDsa => {
             let d = digest::digest(&digest::SHA512, access_token.as_bytes());
-            URL_SAFE_NO_PAD.encode(&d.as_ref()[..32])
+            crate::b64::url_encode(&d.as_ref()[..32])
         }
-        _ => URL_SAFE_NO_PAD.encode(&crate::sha256::digest(access_token.as_bytes())[..16]),
+        _ => crate::b64::url_encode(&crate::sha256::digest(access_token.as_bytes())[..16]),
     }
 }
 

@@ -33,6 +33,7 @@
 
 pub mod access_token;
 pub mod authorize;
+mod b64;
 pub mod claims;
 pub mod client;
 pub mod client_assertion;

@@ -2,8 +2,6 @@
 //! and its check against the `code_verifier` at `/token` (§4.6), including the syntax of
 //! both values (`43*128unreserved`, §4.1–§4.2) and the downgrade rule of RFC 9700 §4.8.2.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 /// `code_challenge_method` (RFC 7636 §4.3).
@@ -76,8 +74,8 @@ impl PkceChallenge {
             PkceMethod::S256 => {
                 let d = crate::sha256::digest(verifier.as_bytes());
                 let mut buf = [0u8; 43];
-                let n = URL_SAFE_NO_PAD.encode_slice(d, &mut buf).unwrap_or(0);
-                constant_time_eq::constant_time_eq(&buf[..n], self.challenge.as_bytes())
+                let computed = crate::b64::url_encode_into(&d, &mut buf).unwrap_or_default();
+                constant_time_eq::constant_time_eq(computed.as_bytes(), self.challenge.as_bytes())
             }
             PkceMethod::Plain => {
                 constant_time_eq::constant_time_eq(verifier.as_bytes(), self.challenge.as_bytes())

@@ -9,8 +9,6 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ring::pbkdf2;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -88,7 +86,7 @@ impl SecretHash {
     pub fn generate(random: &dyn SecureRandom) -> Result<(SecretString, SecretHash), RandomError> {
         let mut b = [0u8; 32];
         random.fill(&mut b)?;
-        let s = URL_SAFE_NO_PAD.encode(b);
+        let s = crate::b64::url_encode(&b);
         let h = SecretHash::Sha256(sha256(s.as_bytes()));
         Ok((SecretString::new(s), h))
     }
@@ -119,7 +117,7 @@ impl SecretHash {
     #[must_use]
     pub fn to_stored(&self) -> String {
         match self {
-            SecretHash::Sha256(h) => format!("sha256${}", URL_SAFE_NO_PAD.encode(h)),
+            SecretHash::Sha256(h) => format!("sha256${}", crate::b64::url_encode(h)),
             SecretHash::Pbkdf2 {
                 iterations,
                 salt,
@@ -127,8 +125,8 @@ impl SecretHash {
             } => format!(
                 "pbkdf2-sha256${}${}${}",
                 iterations,
-                URL_SAFE_NO_PAD.encode(salt),
-                URL_SAFE_NO_PAD.encode(hash)
+                crate::b64::url_encode(salt),
+                crate::b64::url_encode(hash)
             ),
         }
     }
@@ -156,9 +154,7 @@ impl SecretHash {
             Some("pbkdf2-sha256") => {
                 let iterations: NonZeroU32 =
                     parts.next().and_then(|i| i.parse().ok()).ok_or_else(bad)?;
-                let salt = URL_SAFE_NO_PAD
-                    .decode(parts.next().ok_or_else(bad)?)
-                    .map_err(|_| bad())?;
+                let salt = crate::b64::url_decode(parts.next().ok_or_else(bad)?).ok_or_else(bad)?;
                 let hash = decode32(parts.next().ok_or_else(bad)?).ok_or_else(bad)?;
                 if parts.next().is_some() {
                     return Err(bad());
@@ -179,7 +175,7 @@ fn sha256(b: &[u8]) -> [u8; 32] {
 }
 
 fn decode32(s: &str) -> Option<[u8; 32]> {
-    let v = URL_SAFE_NO_PAD.decode(s).ok()?;
+    let v = crate::b64::url_decode(s)?;
     v.try_into().ok()
 }
 

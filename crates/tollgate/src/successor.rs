@@ -72,13 +72,11 @@ pub(crate) struct OldSecret {
 
 impl OldSecret {
     pub(crate) fn of(old_token: &str) -> OldSecret {
-        use base64::Engine as _;
         let mut raw = [0u8; TOKEN_BYTES + 1];
-        let decoded = old_token.get(4..).and_then(|b64| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode_slice(b64, &mut raw)
-                .ok()
-        });
+        let decoded = old_token
+            .get(4..)
+            .and_then(|b64| crate::b64::url_decode_into(b64, &mut raw))
+            .map(<[u8]>::len);
         match decoded {
             Some(TOKEN_BYTES) => OldSecret {
                 raw,
@@ -167,7 +165,6 @@ impl<'a> KeptJwt<'a> {
 
     /// The JWT again, with the `jti` made of these bytes.
     fn rebuild(&self, jti: &[u8; JTI_BYTES]) -> String {
-        use base64::Engine as _;
         let mut claims = Vec::with_capacity(self.claims_before_jti.len() + JTI_TEXT_LEN + 2);
         claims.extend_from_slice(self.claims_before_jti);
         claims.extend_from_slice(jti_text(jti).as_bytes());
@@ -177,7 +174,7 @@ impl<'a> KeptJwt<'a> {
         );
         jwt.push_str(self.header);
         jwt.push('.');
-        crate::jose::B64.encode_string(&claims, &mut jwt);
+        crate::b64::url_encode_append(&claims, &mut jwt);
         jwt.push('.');
         jwt.push_str(self.signature);
         jwt
@@ -481,7 +478,7 @@ mod tests {
         );
         let jwt = format!(
             "eyJhbGciOiJFUzI1NiJ9.{}.c2lnbmF0dXJl",
-            crate::jose::B64.encode(&claims)
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&claims)
         );
         let refresh = encode_token(TokenKind::Refresh, &derive(OLD, &s, Part::Refresh));
         let check = Derived::check_for(

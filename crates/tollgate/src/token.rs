@@ -7,8 +7,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::random::{RandomError, SecureRandom};
@@ -141,15 +139,18 @@ pub struct MintedToken {
 /// Encodes 256 random bits as a token of `kind`.
 #[must_use]
 pub fn encode_token(kind: TokenKind, random: &[u8; TOKEN_BYTES]) -> MintedToken {
-    let mut value = String::with_capacity(4 + 43);
+    let mut value = String::with_capacity(kind.prefix().len() + ENCODED_LEN);
     value.push_str(kind.prefix());
-    URL_SAFE_NO_PAD.encode_string(random, &mut value);
+    crate::b64::url_encode_append(random, &mut value);
     let hash = TokenHash::of(&value);
     MintedToken {
         value: SecretString(value),
         hash,
     }
 }
+
+/// Base64url characters for [`TOKEN_BYTES`] without padding.
+const ENCODED_LEN: usize = (TOKEN_BYTES * 8).div_ceil(6);
 
 /// Mints a token of `kind` from `random`.
 ///

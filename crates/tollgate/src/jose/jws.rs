@@ -299,15 +299,14 @@ fn signing_input(
     payload: &[u8],
     sig_len: usize,
 ) -> Result<String, JoseError> {
-    use base64::Engine as _;
     let header = serde_json::to_vec(header).map_err(|e| JoseError::Serialization(e.to_string()))?;
     let b64_len = |n: usize| n.div_ceil(3) * 4;
     let mut out = String::with_capacity(
         b64_len(header.len()) + b64_len(payload.len()) + b64_len(sig_len) + 2,
     );
-    super::B64.encode_string(&header, &mut out);
+    crate::b64::url_encode_append(&header, &mut out);
     out.push('.');
-    super::B64.encode_string(payload, &mut out);
+    crate::b64::url_encode_append(payload, &mut out);
     Ok(out)
 }
 
@@ -337,7 +336,7 @@ pub fn sign_compact(
     let mut out = signing_input(&header, payload, sig_len)?;
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
-    base64::Engine::encode_string(&super::B64, &sig, &mut out);
+    crate::b64::url_encode_append(&sig, &mut out);
     Ok(out)
 }
 
@@ -362,7 +361,7 @@ pub fn sign_compact_hs256(
     let mut out = signing_input(&header, payload, 32)?;
     let tag = hmac::sign(&key, out.as_bytes());
     out.push('.');
-    base64::Engine::encode_string(&super::B64, tag.as_ref(), &mut out);
+    crate::b64::url_encode_append(tag.as_ref(), &mut out);
     Ok(out)
 }
 

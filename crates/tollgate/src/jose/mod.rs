@@ -112,27 +112,16 @@ pub enum JoseError {
     Serialization(String),
 }
 
-/// Strict base64url without padding (RFC 7515 §2): `=` and characters outside the URL-safe
-/// alphabet are refused, and so are non-zero trailing bits, so every value has exactly one
-/// accepted encoding.
-pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
-
-/// Decodes one strict base64url value.
+/// Decodes one strict base64url value (RFC 7515 §2): `=` and characters outside the
+/// URL-safe alphabet are refused, and so are non-zero trailing bits, so every value has
+/// exactly one accepted encoding ([`crate::b64`]).
 pub(crate) fn b64_decode(s: &str, what: &'static str) -> Result<Vec<u8>, JoseError> {
-    use base64::Engine as _;
-    B64.decode(s).map_err(|_| JoseError::Malformed(what))
+    crate::b64::url_decode(s).ok_or(JoseError::Malformed(what))
 }
 
 /// Encodes bytes as base64url without padding.
 pub(crate) fn b64_encode(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    B64.encode(bytes)
+    crate::b64::url_encode(bytes)
 }
 
 /// Parses a JSON object, refusing duplicate member names at the top level (RFC 7515 §5.2,
