@@ -9,7 +9,7 @@
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::Error;
-use crate::json_write::JsonObject;
+use crate::json_write::{JsonObject, JsonStr};
 use crate::random::SecureRandom;
 use crate::scope::Scope;
 use crate::token::{mint_token, FamilyId, TokenHash, TokenKind};
@@ -118,10 +118,10 @@ pub(crate) fn mint_jwt(
         .str("client_id", claims.client_id.as_str())
         .u64("iat", claims.issued_at.secs());
     if !claims.scope.is_empty() {
-        body.str("scope", claims.scope.as_str());
+        body.json_str("scope", JsonStr::Plain(claims.scope.as_str()));
     }
     // Last, so that everything before it can be kept for a grace-window rebuild.
-    body.str("jti", &jti_text(&jti));
+    body.json_str("jti", JsonStr::Plain(&jti_text(&jti)));
     let claims = body.finish();
     let keys = server.keys();
     let key = keys

@@ -21,16 +21,24 @@ pub struct ScopeSyntaxError;
 ///
 /// Held as its canonical text — tokens sorted, de-duplicated, joined by single spaces — in
 /// an `Arc<str>`, so a clone is a reference-count increment and rendering is free: scopes
-/// are copied into every token record and response on the hot path.
+/// are copied into every token record and response on the hot path. Whether it holds
+/// `openid` and `offline_access` — asked several times per grant — is noted once, when the
+/// set is built.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     canonical: Arc<str>,
+    /// [`HAS_OPENID`] and [`HAS_OFFLINE_ACCESS`]; a function of `canonical`.
+    well_known: u8,
 }
+
+const HAS_OPENID: u8 = 1;
+const HAS_OFFLINE_ACCESS: u8 = 2;
 
 impl Default for Scope {
     fn default() -> Self {
         Scope {
             canonical: Arc::from(""),
+            well_known: 0,
         }
     }
 }
@@ -45,8 +53,14 @@ impl Scope {
     fn from_sorted(mut tokens: Vec<&str>) -> Scope {
         tokens.sort_unstable();
         tokens.dedup();
+        let well_known = tokens.iter().fold(0, |flags, t| match *t {
+            OPENID => flags | HAS_OPENID,
+            OFFLINE_ACCESS => flags | HAS_OFFLINE_ACCESS,
+            _ => flags,
+        });
         Scope {
             canonical: Arc::from(tokens.join(" ")),
+            well_known,
         }
     }
 
@@ -90,6 +104,11 @@ impl Scope {
     /// Whether `token` is in the set.
     #[must_use]
     pub fn contains(&self, token: &str) -> bool {
+        match token {
+            OPENID => return self.well_known & HAS_OPENID != 0,
+            OFFLINE_ACCESS => return self.well_known & HAS_OFFLINE_ACCESS != 0,
+            _ => {}
+        }
         // The canonical form is ASCII tokens separated by single spaces: jump from space to
         // space and compare only tokens of the right length (this runs several times per
         // grant: policy rules, `offline_access`, `openid`).
@@ -210,15 +229,35 @@ mod tests {
 
     proptest::proptest! {
         /// `contains` agrees with splitting the canonical text on spaces, for members,
-        /// prefixes, suffixes and joins of members.
+        /// prefixes, suffixes and joins of members, and for `openid` and `offline_access`
+        /// (answered from flags noted at construction) in sets built every way.
         #[test]
         fn contains_matches_a_split(
-            tokens in proptest::collection::vec("[a-z:_]{1,6}", 0..6),
+            mut tokens in proptest::collection::vec("[a-z:_]{1,6}", 0..6),
+            well_known in proptest::sample::subsequence(
+                vec!["openid", "offline_access", "openidx", "offline", "xopenid"], 0..=5),
             probe in "[a-z:_ ]{0,8}",
         ) {
-            let scope = Scope::from_tokens(tokens.clone()).unwrap();
+            tokens.extend(well_known.iter().map(|t| (*t).to_string()));
+            let built = Scope::from_tokens(tokens.clone()).unwrap();
+            let parsed = Scope::parse(&tokens.join("  ")).unwrap();
+            let without = built.without(OPENID);
+            let union = Scope::parse("openid").unwrap().union(&without);
+            for (scope, has_openid) in [
+                (&built, well_known.contains(&OPENID)),
+                (&parsed, well_known.contains(&OPENID)),
+                (&without, false),
+                (&union, true),
+            ] {
+                proptest::prop_assert_eq!(scope.contains(OPENID), has_openid);
+                proptest::prop_assert_eq!(
+                    scope.contains(OFFLINE_ACCESS),
+                    well_known.contains(&OFFLINE_ACCESS)
+                );
+            }
+            let scope = built;
             let by_split = |t: &str| scope.as_str().split(' ').any(|x| x == t);
-            let mut probes = vec![probe, String::new()];
+            let mut probes = vec![probe, String::new(), OPENID.into(), OFFLINE_ACCESS.into()];
             for t in &tokens {
                 probes.push(t.clone());
                 probes.push(t[1..].to_string());

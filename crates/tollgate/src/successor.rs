@@ -26,6 +26,7 @@
 //! opened as sealed.
 
 use crate::access_token::{claims_before_jti, jti_text, JTI_BYTES, JTI_TEXT_LEN};
+use crate::json_write::JsonStr;
 use crate::random::{RandomError, SecureRandom};
 use crate::seal::SealedResponse;
 use crate::token::{encode_token, TokenHash, TokenKind, TOKEN_BYTES};
@@ -314,12 +315,13 @@ impl Derived<'_> {
         if !constant_time_eq::constant_time_eq(&check, &self.check) {
             return None;
         }
+        // Scanned like any text: the kept JWT parts and scope come from the store.
         Some(crate::grant::issue::success_body(
-            &access,
+            JsonStr::Text(&access),
             crate::access_token::BUILTIN_TOKEN_TYPE,
             self.expires_in,
-            refresh.as_ref().map(|r| r.value.expose()),
-            self.scope,
+            refresh.as_ref().map(|r| JsonStr::Text(r.value.expose())),
+            JsonStr::Text(self.scope),
             None,
         ))
     }
@@ -401,11 +403,11 @@ mod tests {
         );
         let scope = "api:read offline_access";
         let body = crate::grant::issue::success_body(
-            access.value.expose(),
+            JsonStr::Plain(access.value.expose()),
             "Bearer",
             3600,
-            has_refresh.then(|| refresh.value.expose()),
-            scope,
+            has_refresh.then(|| JsonStr::Plain(refresh.value.expose())),
+            JsonStr::Plain(scope),
             None,
         );
         let d = Derived {
@@ -488,11 +490,11 @@ mod tests {
             true,
         );
         let body = crate::grant::issue::success_body(
-            &jwt,
+            JsonStr::Plain(&jwt),
             "Bearer",
             600,
-            has_refresh.then(|| refresh.value.expose()),
-            "api:read",
+            has_refresh.then(|| JsonStr::Plain(refresh.value.expose())),
+            JsonStr::Plain("api:read"),
             None,
         );
         let kept = Derived {

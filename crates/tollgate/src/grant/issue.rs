@@ -13,7 +13,7 @@ use crate::client::{AccessTokenKind, ApplicationKind, Client, ClientType, GrantT
 use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::http::Response;
-use crate::json_write::JsonObject;
+use crate::json_write::{JsonObject, JsonStr};
 use crate::policy::{PolicyInput, RotationMode, TokenPolicy};
 use crate::random::SecureRandom;
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
@@ -202,7 +202,9 @@ impl<'s> Ctx<'s> {
         };
         let response = self.success(
             &access,
-            refresh.as_ref().map(|r| r.token.value.expose()),
+            refresh
+                .as_ref()
+                .map(|r| JsonStr::Plain(r.token.value.expose())),
             &granted,
             id_token.as_deref(),
         );
@@ -246,19 +248,25 @@ impl<'s> Ctx<'s> {
     pub(crate) fn success(
         &self,
         access: &NewAccess,
-        refresh: Option<&str>,
+        refresh: Option<JsonStr<'_>>,
         scope: &Scope,
         id_token: Option<&str>,
     ) -> Response {
+        // Every value is the server's own make except an access token of a custom format.
+        let access_token = if access.jwt_claims.is_some() || self.server.builtin_access_tokens() {
+            JsonStr::Plain(&access.value)
+        } else {
+            JsonStr::Text(&access.value)
+        };
         Response::json(
             200,
             success_body(
-                &access.value,
+                access_token,
                 self.server.access_token_format().token_type(),
                 self.now.until(access.record.expires_at),
                 refresh,
-                scope.as_str(),
-                id_token,
+                JsonStr::Plain(scope.as_str()),
+                id_token.map(JsonStr::Plain),
             ),
         )
     }
@@ -267,30 +275,30 @@ impl<'s> Ctx<'s> {
 /// The body of an RFC 6749 §5.1 success response. One function, so a grace-window retry
 /// that rebuilds a rotation's response ([`crate::successor`]) gets the same bytes.
 pub(crate) fn success_body(
-    access_token: &str,
+    access_token: JsonStr<'_>,
     token_type: &str,
     expires_in: u64,
-    refresh: Option<&str>,
-    scope: &str,
-    id_token: Option<&str>,
+    refresh: Option<JsonStr<'_>>,
+    scope: JsonStr<'_>,
+    id_token: Option<JsonStr<'_>>,
 ) -> Vec<u8> {
     let mut body = JsonObject::with_capacity(
         112 + access_token.len()
-            + refresh.map_or(0, str::len)
+            + refresh.map_or(0, JsonStr::len)
             + scope.len()
-            + id_token.map_or(0, str::len),
+            + id_token.map_or(0, JsonStr::len),
     );
-    body.str("access_token", access_token)
+    body.json_str("access_token", access_token)
         .str("token_type", token_type)
         .u64("expires_in", expires_in);
     if let Some(refresh) = refresh {
-        body.str("refresh_token", refresh);
+        body.json_str("refresh_token", refresh);
     }
-    if !scope.is_empty() {
-        body.str("scope", scope);
+    if scope.len() > 0 {
+        body.json_str("scope", scope);
     }
     if let Some(id_token) = id_token {
-        body.str("id_token", id_token);
+        body.json_str("id_token", id_token);
     }
     body.finish()
 }

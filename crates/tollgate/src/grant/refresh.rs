@@ -21,6 +21,7 @@ use super::{AfterConflict, Decision};
 use crate::client::{Client, GrantType};
 use crate::error::{Error, OAuthError};
 use crate::http::Response;
+use crate::json_write::JsonStr;
 use crate::policy::RotationMode;
 use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use crate::seal;
@@ -179,7 +180,9 @@ pub(crate) fn decide(
             };
             let response = ctx.success(
                 &access,
-                refresh.as_ref().map(|r| r.token.value.expose()),
+                refresh
+                    .as_ref()
+                    .map(|r| JsonStr::Plain(r.token.value.expose())),
                 access_scope,
                 id_token.as_deref(),
             );
@@ -236,7 +239,8 @@ pub(crate) fn decide(
         RotationMode::Static => {
             let response = ctx.success(
                 &access,
-                issue_refresh.then(|| p.token.expose()),
+                // The presented token, not one minted here: scanned like any text.
+                issue_refresh.then(|| JsonStr::Text(p.token.expose())),
                 access_scope,
                 id_token.as_deref(),
             );
