@@ -75,9 +75,28 @@ pub trait AccessTokenFormat: Send + Sync {
 pub(crate) struct MintedJwt {
     /// The compact JWS handed to the client.
     pub value: String,
+    /// What else is known of it from minting.
+    pub parts: JwtParts,
+}
+
+/// What minting knows of a JWT access token besides its text.
+pub(crate) struct JwtParts {
     /// The signed claims' JSON; `jti` is its last member, so the bytes before
     /// [`claims_before_jti`] do not depend on it.
     pub claims: Vec<u8>,
+    /// Where the signature part starts in the JWS text (after its last `.`).
+    pub signature_start: usize,
+}
+
+impl MintedJwt {
+    /// Its storage key ([`minted_jwt_key`]) without searching for the signature.
+    pub(crate) fn key(&self) -> TokenHash {
+        signature_key(
+            self.value
+                .get(self.parts.signature_start..)
+                .unwrap_or_default(),
+        )
+    }
 }
 
 /// Signed claims as [`mint_jwt`] writes them, up to the `jti` value's first character: with
@@ -127,8 +146,15 @@ pub(crate) fn mint_jwt(
     let key = keys
         .signing_key()
         .ok_or(crate::jose::JoseError::KeyNotFound)?;
-    let value = crate::jose::sign_compact(key, Some("at+jwt"), &claims)?;
-    Ok(MintedJwt { value, claims })
+    let (value, signature_start) =
+        crate::jose::jws::sign_compact_split(key, Some("at+jwt"), &claims)?;
+    Ok(MintedJwt {
+        value,
+        parts: JwtParts {
+            claims,
+            signature_start,
+        },
+    })
 }
 
 /// Labels the storage key of a signed JWT access token, so it can never equal a token's
@@ -144,7 +170,10 @@ const JWT_KEY_LABEL: &[u8] = b"tollgate-jwt-at-key-v1.";
 /// ([`signed_jwt_key`]): a key is only ever computed for a JWT whose header and claims that
 /// signature covers. Nothing usable is at rest: the hash of a signature is no signature.
 pub(crate) fn minted_jwt_key(jwt: &str) -> TokenHash {
-    let signature = jwt.rsplit_once('.').map_or(jwt, |(_, s)| s);
+    signature_key(jwt.rsplit_once('.').map_or(jwt, |(_, s)| s))
+}
+
+fn signature_key(signature: &str) -> TokenHash {
     TokenHash(crate::sha256::digest_parts(&[
         JWT_KEY_LABEL,
         signature.as_bytes(),

@@ -25,7 +25,7 @@
 //! bytes (odds 2⁻³²): the check then fails (odds 2⁻⁶⁴ that it would not) and the blob is
 //! opened as sealed.
 
-use crate::access_token::{claims_before_jti, jti_text, JTI_BYTES, JTI_TEXT_LEN};
+use crate::access_token::{claims_before_jti, jti_text, JwtParts, JTI_BYTES, JTI_TEXT_LEN};
 use crate::json_write::JsonStr;
 use crate::random::{RandomError, SecureRandom};
 use crate::seal::SealedResponse;
@@ -136,14 +136,18 @@ pub(crate) struct KeptJwt<'a> {
 }
 
 impl<'a> KeptJwt<'a> {
-    /// The parts of `jwt`, minted over `claims`; `None` if it is not of that form or a part
+    /// The parts of `jwt`, minted with `minted`; `None` if it is not of that form or a part
     /// would not fit its 16-bit length.
-    pub(crate) fn of(jwt: &'a str, claims: &'a [u8]) -> Option<KeptJwt<'a>> {
-        let (header, rest) = jwt.split_once('.')?;
-        let (_, signature) = rest.rsplit_once('.')?;
+    pub(crate) fn of(jwt: &'a str, minted: &'a JwtParts) -> Option<KeptJwt<'a>> {
+        // The header is the shortest part: found by a short forward scan.
+        let (header, _) = jwt.split_once('.')?;
+        let signature = jwt.get(minted.signature_start..)?;
+        if !jwt.get(..minted.signature_start)?.ends_with('.') {
+            return None;
+        }
         let kept = KeptJwt {
             header,
-            claims_before_jti: claims_before_jti(claims)?,
+            claims_before_jti: claims_before_jti(&minted.claims)?,
             signature,
         };
         kept.parts()
@@ -503,7 +507,7 @@ mod tests {
             has_refresh,
             expires_in: 600,
             scope: "api:read",
-            jwt: Some(KeptJwt::of(&jwt, claims.as_bytes()).unwrap()),
+            jwt: Some(KeptJwt::of(&jwt, &parts(&jwt, claims.as_bytes())).unwrap()),
         }
         .encode();
         (kept, body, jwt)
@@ -531,8 +535,23 @@ mod tests {
             let short = SealedResponse(k.0[..cut].to_vec());
             assert!(open(OLD, &h, &short).is_none(), "cut at {cut}");
         }
-        assert!(KeptJwt::of(&jwt, b"{\"iss\":\"x\"}").is_none());
-        assert!(KeptJwt::of("no-dots", b"{\"jti\":\"AAAAAAAAAAAAAAAAAAAAAA\"}").is_none());
+        assert!(KeptJwt::of(&jwt, &parts(&jwt, b"{\"iss\":\"x\"}")).is_none());
+        let jti_claims = b"{\"jti\":\"AAAAAAAAAAAAAAAAAAAAAA\"}";
+        assert!(KeptJwt::of("no-dots", &parts("no-dots", jti_claims)).is_none());
+        // A signature start that is not just after the last `.` is refused.
+        let mut off = parts(&jwt, jti_claims);
+        off.signature_start -= 1;
+        assert!(KeptJwt::of(&jwt, &off).is_none());
+        off.signature_start = jwt.len() + 1;
+        assert!(KeptJwt::of(&jwt, &off).is_none());
+    }
+
+    /// What minting would report for `jwt` signed over `claims`.
+    fn parts(jwt: &str, claims: &[u8]) -> JwtParts {
+        JwtParts {
+            claims: claims.to_vec(),
+            signature_start: jwt.rfind('.').map_or(jwt.len(), |i| i + 1),
+        }
     }
 
     #[test]

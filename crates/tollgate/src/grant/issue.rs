@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::access_token::AccessTokenClaims;
+use crate::access_token::{AccessTokenClaims, JwtParts};
 use crate::client::{AccessTokenKind, ApplicationKind, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
 use crate::error::Error;
@@ -44,8 +44,8 @@ impl<'s> Ctx<'s> {
 pub(crate) struct NewAccess {
     pub value: String,
     pub record: Arc<AccessTokenRecord>,
-    /// For a JWT, the claims it signs.
-    pub jwt_claims: Option<Vec<u8>>,
+    /// For a JWT, the claims it signs and where its signature starts.
+    pub jwt: Option<JwtParts>,
 }
 
 /// A minted refresh token.
@@ -96,7 +96,7 @@ impl<'s> Ctx<'s> {
             expires_at,
             family,
         };
-        let (value, hash, jwt_claims) = match client.oidc.access_token_format {
+        let (value, hash, jwt) = match client.oidc.access_token_format {
             AccessTokenKind::Opaque => {
                 let (v, h) = self
                     .server
@@ -106,8 +106,8 @@ impl<'s> Ctx<'s> {
             }
             AccessTokenKind::Jwt => {
                 let jwt = crate::access_token::mint_jwt(self.server, &claims, self.random)?;
-                let h = crate::access_token::minted_jwt_key(&jwt.value);
-                (jwt.value, h, Some(jwt.claims))
+                let h = jwt.key();
+                (jwt.value, h, Some(jwt.parts))
             }
         };
         let record = Arc::new(AccessTokenRecord {
@@ -120,11 +120,7 @@ impl<'s> Ctx<'s> {
             expires_at,
             revoked_at: None,
         });
-        Ok(NewAccess {
-            value,
-            record,
-            jwt_claims,
-        })
+        Ok(NewAccess { value, record, jwt })
     }
 
     /// A refresh token whose idle expiry is capped by the family's absolute expiry.
@@ -253,7 +249,7 @@ impl<'s> Ctx<'s> {
         id_token: Option<&str>,
     ) -> Response {
         // Every value is the server's own make except an access token of a custom format.
-        let access_token = if access.jwt_claims.is_some() || self.server.builtin_access_tokens() {
+        let access_token = if access.jwt.is_some() || self.server.builtin_access_tokens() {
             JsonStr::Plain(&access.value)
         } else {
             JsonStr::Text(&access.value)

@@ -186,8 +186,8 @@ pub(crate) fn decide(
                 access_scope,
                 id_token.as_deref(),
             );
-            let kept_jwt = match &access.jwt_claims {
-                Some(claims) => KeptJwt::of(&access.value, claims).map(Some),
+            let kept_jwt = match &access.jwt {
+                Some(parts) => KeptJwt::of(&access.value, parts).map(Some),
                 None => Some(None),
             };
             let successor = match (salt, kept_jwt) {

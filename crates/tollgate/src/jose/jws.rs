@@ -323,6 +323,16 @@ pub fn sign_compact(
     typ: Option<&str>,
     payload: &[u8],
 ) -> Result<String, JoseError> {
+    sign_compact_split(key, typ, payload).map(|(jws, _)| jws)
+}
+
+/// [`sign_compact`], also returning where the signature part starts (after the second
+/// `.`), which the caller would otherwise search for in the whole JWS.
+pub(crate) fn sign_compact_split(
+    key: &SigningKey,
+    typ: Option<&str>,
+    payload: &[u8],
+) -> Result<(String, usize), JoseError> {
     let header = OutHeader {
         alg: key.algorithm().as_str(),
         kid: Some(key.kid()),
@@ -336,8 +346,9 @@ pub fn sign_compact(
     let mut out = signing_input(&header, payload, sig_len)?;
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
+    let signature_start = out.len();
     crate::b64::url_encode_append(&sig, &mut out);
-    Ok(out)
+    Ok((out, signature_start))
 }
 
 /// Signs `payload` as an HS256 compact JWS under a shared secret, with header
