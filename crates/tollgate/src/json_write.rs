@@ -69,10 +69,7 @@ impl JsonObject {
             JsonStr::Plain(s) => {
                 debug_assert!(needs_no_escape(s.as_bytes()), "{name} is not plain");
                 self.key(name);
-                self.out.reserve(s.len() + 2);
-                self.out.push(b'"');
-                self.out.extend_from_slice(s.as_bytes());
-                self.out.push(b'"');
+                quoted(&mut self.out, s);
                 self
             }
         }
@@ -96,14 +93,19 @@ impl JsonObject {
 /// else through `serde_json`.
 fn string(out: &mut Vec<u8>, s: &str) {
     if needs_no_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        quoted(out, s);
     } else {
         // Serialising a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// Appends `s`, which needs no escaping, between quotes.
+fn quoted(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// Whether `s` holds only printable ASCII other than `"` and `\\` — what JSON writes as it
