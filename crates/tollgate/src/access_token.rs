@@ -125,14 +125,14 @@ pub(crate) fn mint_jwt(
 ) -> Result<MintedJwt, Error> {
     let mut jti = [0u8; JTI_BYTES];
     random.fill(&mut jti)?;
-    let audience = match server.config().access_token_audience.as_str() {
-        "" => claims.issuer,
-        a => a,
-    };
-    let mut body = JsonObject::with_capacity(256 + claims.scope.as_str().len());
-    body.str("iss", claims.issuer)
+    let mut jti_buf = [0u8; JTI_TEXT_LEN];
+    // 16 bytes are always 22 characters; the error cannot happen.
+    let jti = crate::b64::url_encode_into(&jti, &mut jti_buf)
+        .ok_or_else(|| Error::AccessTokenFormat("a jti does not fit its buffer".into()))?;
+    let head = server.jwt_claims_head();
+    let mut body = JsonObject::with_capacity(head.len() + 192 + claims.scope.as_str().len());
+    body.members(head)
         .u64("exp", claims.expires_at.secs())
-        .str("aud", audience)
         .str("sub", claims.subject.unwrap_or(claims.client_id.as_str()))
         .str("client_id", claims.client_id.as_str())
         .u64("iat", claims.issued_at.secs());
@@ -140,7 +140,7 @@ pub(crate) fn mint_jwt(
         body.json_str("scope", JsonStr::Plain(claims.scope.as_str()));
     }
     // Last, so that everything before it can be kept for a grace-window rebuild.
-    body.json_str("jti", JsonStr::Plain(&jti_text(&jti)));
+    body.json_str("jti", JsonStr::Plain(jti));
     let claims = body.finish();
     let keys = server.keys();
     let key = keys
@@ -155,6 +155,19 @@ pub(crate) fn mint_jwt(
             signature_start,
         },
     })
+}
+
+/// The claims every RFC 9068 access token of a server starts with, `"iss":…,"aud":…`
+/// (the audience is the issuer unless `access_token_audience` is set): written once per
+/// server, not escaped per token.
+pub(crate) fn claims_head(config: &crate::server::ServerConfig) -> Box<[u8]> {
+    let audience = match config.access_token_audience.as_str() {
+        "" => config.issuer.as_str(),
+        a => a,
+    };
+    let mut head = JsonObject::with_capacity(16 + config.issuer.len() + audience.len());
+    head.str("iss", &config.issuer).str("aud", audience);
+    head.members_of().into_boxed_slice()
 }
 
 /// Labels the storage key of a signed JWT access token, so it can never equal a token's
@@ -241,5 +254,48 @@ impl AccessTokenFormat for OpaqueAccessTokens {
 
     fn token_type(&self) -> &'static str {
         BUILTIN_TOKEN_TYPE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ServerConfig;
+
+    fn head_json(config: &ServerConfig) -> serde_json::Value {
+        let mut object = b"{".to_vec();
+        object.extend_from_slice(&claims_head(config));
+        object.push(b'}');
+        serde_json::from_slice(&object).unwrap()
+    }
+
+    /// RFC 9068 §2.2: `aud` is the configured audience, else the issuer; the once-rendered
+    /// head escapes like any member (AT-03, AT-05).
+    #[test]
+    fn the_claims_head_names_the_issuer_and_the_audience() {
+        let mut config = ServerConfig {
+            issuer: "https://as.test".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            head_json(&config),
+            serde_json::json!({"iss": "https://as.test", "aud": "https://as.test"})
+        );
+        config.access_token_audience = "api \"v2\"\\\u{1}".into();
+        assert_eq!(
+            head_json(&config),
+            serde_json::json!({"iss": "https://as.test", "aud": "api \"v2\"\\\u{1}"})
+        );
+    }
+
+    /// The `jti` written on the stack is the one a grace-window rebuild writes.
+    #[test]
+    fn the_stack_jti_is_the_rebuilt_one() {
+        let bytes = [0xfb; JTI_BYTES];
+        let mut buf = [0u8; JTI_TEXT_LEN];
+        assert_eq!(
+            crate::b64::url_encode_into(&bytes, &mut buf),
+            Some(jti_text(&bytes).as_str())
+        );
     }
 }

@@ -55,6 +55,27 @@ impl JsonObject {
         self.out.extend_from_slice(b"\":");
     }
 
+    /// Members rendered ahead of time (`"a":"x","b":1`, from [`JsonObject::members_of`]),
+    /// appended as they are.
+    pub(crate) fn members(&mut self, rendered: &[u8]) -> &mut Self {
+        if rendered.is_empty() {
+            return self;
+        }
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(rendered);
+        self
+    }
+
+    /// The members written so far, without the braces: for [`JsonObject::members`].
+    pub(crate) fn members_of(self) -> Vec<u8> {
+        let mut out = self.out;
+        out.remove(0);
+        out
+    }
+
     /// A string member.
     pub(crate) fn str(&mut self, name: &'static str, value: &str) -> &mut Self {
         self.key(name);

@@ -180,6 +180,8 @@ pub struct Server {
     /// random bytes alone (what lets a rotation keep a derived successor).
     builtin_access_tokens: bool,
     assertions: Option<Arc<dyn ClientAssertionVerifier>>,
+    /// The `iss` and `aud` members of every RFC 9068 access token, rendered once.
+    jwt_claims_head: Box<[u8]>,
 }
 
 impl std::fmt::Debug for Server {
@@ -256,7 +258,9 @@ impl ServerBuilder {
                 "no active key for the default signing algorithm",
             ));
         }
+        let jwt_claims_head = crate::access_token::claims_head(&self.config);
         Ok(Server {
+            jwt_claims_head,
             config: self.config,
             keys: RwLock::new(Arc::new(keys)),
             clock: self.clock,
@@ -286,6 +290,11 @@ impl Server {
     #[must_use]
     pub fn config(&self) -> &ServerConfig {
         &self.config
+    }
+
+    /// [`crate::access_token::claims_head`] of this server's configuration.
+    pub(crate) fn jwt_claims_head(&self) -> &[u8] {
+        &self.jwt_claims_head
     }
 
     /// The current time according to the injected clock.

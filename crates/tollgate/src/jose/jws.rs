@@ -292,22 +292,34 @@ struct OutHeader<'a> {
     typ: Option<&'a str>,
 }
 
+/// `BASE64URL` of the protected header `{"alg":…,"kid":…,"typ":…}` this crate writes.
+///
+/// # Errors
+/// [`JoseError::Serialization`] (not expected: three strings always serialise).
+pub(crate) fn encoded_header(
+    alg: Algorithm,
+    kid: Option<&str>,
+    typ: Option<&str>,
+) -> Result<String, JoseError> {
+    let header = OutHeader {
+        alg: alg.as_str(),
+        kid,
+        typ,
+    };
+    let json = serde_json::to_vec(&header).map_err(|e| JoseError::Serialization(e.to_string()))?;
+    Ok(crate::b64::url_encode(&json))
+}
+
 /// `BASE64URL(header) '.' BASE64URL(payload)` in one buffer with room for the signature
 /// of `sig_len` bytes to follow, so signing allocates once.
-fn signing_input(
-    header: &OutHeader<'_>,
-    payload: &[u8],
-    sig_len: usize,
-) -> Result<String, JoseError> {
-    let header = serde_json::to_vec(header).map_err(|e| JoseError::Serialization(e.to_string()))?;
+fn signing_input(encoded_header: &str, payload: &[u8], sig_len: usize) -> String {
     let b64_len = |n: usize| n.div_ceil(3) * 4;
-    let mut out = String::with_capacity(
-        b64_len(header.len()) + b64_len(payload.len()) + b64_len(sig_len) + 2,
-    );
-    crate::b64::url_encode_append(&header, &mut out);
+    let mut out =
+        String::with_capacity(encoded_header.len() + b64_len(payload.len()) + b64_len(sig_len) + 2);
+    out.push_str(encoded_header);
     out.push('.');
     crate::b64::url_encode_append(payload, &mut out);
-    Ok(out)
+    out
 }
 
 /// Signs `payload` with `key` as a compact JWS whose header is
@@ -333,17 +345,19 @@ pub(crate) fn sign_compact_split(
     typ: Option<&str>,
     payload: &[u8],
 ) -> Result<(String, usize), JoseError> {
-    let header = OutHeader {
-        alg: key.algorithm().as_str(),
-        kid: Some(key.kid()),
-        typ,
-    };
     // 64 bytes for ES256 and EdDSA; RSA signatures are as long as the modulus.
     let sig_len = match key.algorithm() {
         Algorithm::Es256 | Algorithm::EdDsa => 64,
         _ => 512,
     };
-    let mut out = signing_input(&header, payload, sig_len)?;
+    let mut out = match key.encoded_header(typ) {
+        Some(header) => signing_input(header, payload, sig_len),
+        None => signing_input(
+            &encoded_header(key.algorithm(), Some(key.kid()), typ)?,
+            payload,
+            sig_len,
+        ),
+    };
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
     let signature_start = out.len();
@@ -364,12 +378,7 @@ pub fn sign_compact_hs256(
     payload: &[u8],
 ) -> Result<String, JoseError> {
     let key = hmac_key(secret)?;
-    let header = OutHeader {
-        alg: Algorithm::Hs256.as_str(),
-        kid,
-        typ,
-    };
-    let mut out = signing_input(&header, payload, 32)?;
+    let mut out = signing_input(&encoded_header(Algorithm::Hs256, kid, typ)?, payload, 32);
     let tag = hmac::sign(&key, out.as_bytes());
     out.push('.');
     crate::b64::url_encode_append(tag.as_ref(), &mut out);

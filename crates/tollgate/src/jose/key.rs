@@ -35,7 +35,14 @@ pub struct SigningKey {
     pair: Pair,
     pkcs8: Vec<u8>,
     jwk: Jwk,
+    /// The protected headers this key signs under most often, base64url-encoded once here
+    /// instead of serialised and encoded per token: no `typ`, `typ: JWT` (ID tokens,
+    /// assertions) and `typ: at+jwt` (RFC 9068 access tokens).
+    headers: [String; 3],
 }
+
+/// The `typ` values whose headers a [`SigningKey`] keeps encoded, in its `headers` order.
+const CACHED_TYP: [Option<&str>; 3] = [None, Some("JWT"), Some("at+jwt")];
 
 impl SigningKey {
     /// Generates a new key for `alg` from the OS random source.
@@ -117,12 +124,19 @@ impl SigningKey {
             None => jwk.thumbprint()?,
         };
         jwk.kid = Some(kid.clone());
+        let header = |typ| super::jws::encoded_header(alg, Some(&kid), typ);
+        let headers = [
+            header(CACHED_TYP[0])?,
+            header(CACHED_TYP[1])?,
+            header(CACHED_TYP[2])?,
+        ];
         Ok(SigningKey {
             kid,
             alg,
             pair,
             pkcs8: der.to_vec(),
             jwk,
+            headers,
         })
     }
 
@@ -164,6 +178,13 @@ impl SigningKey {
     #[must_use]
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The base64url protected header `{"alg":…,"kid":…,"typ":…}` for `typ`, when it is one
+    /// kept encoded ([`CACHED_TYP`]).
+    pub(crate) fn encoded_header(&self, typ: Option<&str>) -> Option<&str> {
+        let i = CACHED_TYP.iter().position(|t| *t == typ)?;
+        self.headers.get(i).map(String::as_str)
     }
 
     /// The one algorithm this key signs with.
@@ -312,6 +333,31 @@ pub(crate) mod tests {
 
     /// A 2048-bit RSA key for the tests (generated with OpenSSL for these tests; never use it elsewhere).
     pub(crate) const RSA_PEM: &str = include_str!("testdata/test-only-rsa2048.pem");
+
+    /// The headers a key keeps encoded are exactly the ones written per token: every `typ`
+    /// signs under the same header bytes whether it is kept or not (RFC 7515 §7.1).
+    #[test]
+    fn kept_headers_are_the_ones_written_per_token() {
+        use crate::jose::jws::{encoded_header, sign_compact};
+        for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+            let key = SigningKey::generate(alg, Some("k-1".into())).unwrap();
+            for typ in [None, Some("JWT"), Some("at+jwt"), Some("logout+jwt")] {
+                let expected = encoded_header(alg, Some("k-1"), typ).unwrap();
+                let token = sign_compact(&key, typ, b"{}").unwrap();
+                assert_eq!(token.split('.').next(), Some(expected.as_str()), "{typ:?}");
+                let kept = typ != Some("logout+jwt");
+                assert_eq!(key.encoded_header(typ).is_some(), kept, "{typ:?}");
+                if kept {
+                    assert_eq!(key.encoded_header(typ), Some(expected.as_str()));
+                }
+            }
+            let json = crate::b64::url_decode(key.encoded_header(Some("at+jwt")).unwrap()).unwrap();
+            assert_eq!(
+                String::from_utf8(json).unwrap(),
+                format!(r#"{{"alg":"{}","kid":"k-1","typ":"at+jwt"}}"#, alg.as_str())
+            );
+        }
+    }
 
     /// RFC 8037 Appendix A.1's Ed25519 seed, as PKCS#8 v1 (RFC 8410 §7).
     fn rfc8037_pkcs8() -> Vec<u8> {
