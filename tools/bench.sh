@@ -178,17 +178,33 @@ EOF
       || echo "bench.sh: $label reported errors (see $RESULTS/load-$label.json)" >&2
   }
 
-  tollgate_runs() { # tollgate_runs NAME
-    local name="$1"
-    load "$name-client_credentials" client_credentials \
-      --client-id bench-service --client-secret "$SERVICE_SECRET" --scope api:read
-    load "$name-refresh" refresh --client-id bench-web --client-secret "$WEB_SECRET" \
-      --username bench --password "$PASSWORD" --scope "api:read offline_access"
-    load "$name-refresh_jwt" refresh --client-id bench-web-jwt --client-secret "$WEB_SECRET" \
-      --username bench --password "$PASSWORD" --scope "api:read offline_access"
-    load "$name-code" code --client-id bench-web --client-secret "$WEB_SECRET" \
-      --username bench --password "$PASSWORD" --scope "api:read" \
-      --redirect-uri "http://127.0.0.1:9/cb"
+  # Every workload gets a server of its own, started on an empty store: a workload never
+  # measures the tokens an earlier one left (a memory store grown by a million records pays
+  # cache misses on every insert), and oidc-provider is treated the same way below.
+  start_tollgate() { # start_tollgate ADAPTER STORE DIR
+    local adapter="$1" store="$2" dir="$3"
+    rm -rf "$dir/data"
+    case "$store" in
+      memory) write_config memory "$dir/tollgate.toml" ;;
+      sqlite) write_config "sqlite:data/bench.db" "$dir/tollgate.toml" ;;
+    esac
+    if [ "$adapter" = hyper ]; then
+      # The real binary, with per-request logging at warn (info writes a line per request).
+      RUST_LOG=warn "${PIN0[@]}" "$TARGET/release/tollgate-server" --config "$dir/tollgate.toml" \
+        >> "$dir/server.log" 2>&1 &
+    else
+      "${PIN0[@]}" "$TARGET/release/tollgate-bench-host" --adapter actix \
+        --config "$dir/tollgate.toml" >> "$dir/server.log" 2>&1 &
+    fi
+    SERVER_PID=$!
+    wait_port "$PORT"
+  }
+
+  tollgate_load() { # tollgate_load ADAPTER STORE DIR LABEL MODE ARGS...
+    local adapter="$1" store="$2" dir="$3"; shift 3
+    start_tollgate "$adapter" "$store" "$dir"
+    load "$@"
+    stop_server
   }
 
   for adapter in hyper actix; do
@@ -197,22 +213,18 @@ EOF
       wanted "$name" || continue
       echo "== $name"
       dir="$WORK/$name"; mkdir -p "$dir"
-      case "$store" in
-        memory) write_config memory "$dir/tollgate.toml" ;;
-        sqlite) write_config "sqlite:data/bench.db" "$dir/tollgate.toml" ;;
-      esac
-      if [ "$adapter" = hyper ]; then
-        # The real binary, with per-request logging at warn (info writes a line per request).
-        RUST_LOG=warn "${PIN0[@]}" "$TARGET/release/tollgate-server" --config "$dir/tollgate.toml" \
-          > "$dir/server.log" 2>&1 &
-      else
-        "${PIN0[@]}" "$TARGET/release/tollgate-bench-host" --adapter actix \
-          --config "$dir/tollgate.toml" > "$dir/server.log" 2>&1 &
-      fi
-      SERVER_PID=$!
-      wait_port "$PORT"
-      tollgate_runs "$name"
-      stop_server
+      on=("$adapter" "$store" "$dir")
+      tollgate_load "${on[@]}" "$name-client_credentials" client_credentials \
+        --client-id bench-service --client-secret "$SERVICE_SECRET" --scope api:read
+      tollgate_load "${on[@]}" "$name-refresh" refresh --client-id bench-web \
+        --client-secret "$WEB_SECRET" --username bench --password "$PASSWORD" \
+        --scope "api:read offline_access"
+      tollgate_load "${on[@]}" "$name-refresh_jwt" refresh --client-id bench-web-jwt \
+        --client-secret "$WEB_SECRET" --username bench --password "$PASSWORD" \
+        --scope "api:read offline_access"
+      tollgate_load "${on[@]}" "$name-code" code --client-id bench-web \
+        --client-secret "$WEB_SECRET" --username bench --password "$PASSWORD" --scope "api:read" \
+        --redirect-uri "http://127.0.0.1:9/cb"
     done
   done
 
@@ -222,23 +234,26 @@ EOF
     if [ ! -d "$OP_DIR/node_modules/oidc-provider" ]; then
       (cd "$OP_DIR" && npm install --no-audit --no-fund --silent)
     fi
-    for format in opaque jwt; do
-      (cd "$OP_DIR" && PORT=$OP_PORT FORMAT=$format REFRESH_OUT="$WORK/op-tokens-$format.txt" \
+    # One server per workload, like Tollgate's: opaque tokens for client_credentials and
+    # refresh, JWT access tokens for refresh_jwt; each mints its refresh chains at start.
+    for run in opaque:client_credentials opaque:refresh jwt:refresh_jwt; do
+      format="${run%%:*}"; workload="${run#*:}"
+      tokens="$WORK/op-tokens-$workload.txt"
+      (cd "$OP_DIR" && PORT=$OP_PORT FORMAT=$format REFRESH_OUT="$tokens" \
         REFRESH_COUNT="$((2 * CONCURRENCY))" SERVICE_SECRET="$SERVICE_SECRET" WEB_SECRET="$WEB_SECRET" \
-        exec "${PIN0[@]}" node server.mjs) > "$WORK/op-$format.log" 2>&1 &
+        exec "${PIN0[@]}" node server.mjs) > "$WORK/op-$workload.log" 2>&1 &
       SERVER_PID=$!
       wait_port "$OP_PORT"
-      for _ in $(seq 1 100); do [ -s "$WORK/op-tokens-$format.txt" ] && break; sleep 0.1; done
+      for _ in $(seq 1 100); do [ -s "$tokens" ] && break; sleep 0.1; done
       saved_port=$PORT; PORT=$OP_PORT
-      if [ "$format" = opaque ]; then
-        load "oidc-provider-client_credentials" client_credentials \
-          --client-id bench-service --client-secret "$SERVICE_SECRET" --scope api:read
-        load "oidc-provider-refresh" refresh --client-id bench-web --client-secret "$WEB_SECRET" \
-          --refresh-tokens "$WORK/op-tokens-$format.txt"
-      else
-        load "oidc-provider-refresh_jwt" refresh --client-id bench-web \
-          --client-secret "$WEB_SECRET" --refresh-tokens "$WORK/op-tokens-$format.txt"
-      fi
+      case "$workload" in
+        client_credentials)
+          load "oidc-provider-client_credentials" client_credentials \
+            --client-id bench-service --client-secret "$SERVICE_SECRET" --scope api:read ;;
+        *)
+          load "oidc-provider-$workload" refresh --client-id bench-web \
+            --client-secret "$WEB_SECRET" --refresh-tokens "$tokens" ;;
+      esac
       PORT=$saved_port
       stop_server
     done
