@@ -222,20 +222,48 @@ pub fn core_request(parts: &http::request::Parts, body: Vec<u8>) -> Request {
 /// becomes a `500` rather than a silently different response.
 #[must_use]
 pub fn hyper_response(response: Response) -> http::Response<Full<Bytes>> {
-    let mut builder = http::Response::builder().status(response.status);
+    let internal_error = || {
+        let mut r = http::Response::new(Full::new(Bytes::from_static(b"internal error")));
+        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    };
+    let Ok(status) = http::StatusCode::from_u16(response.status) else {
+        return internal_error();
+    };
+    let mut headers = http::HeaderMap::with_capacity(response.headers.len());
     for (name, value) in response.headers {
-        builder = builder.header(name, header_value(value));
+        let Some(name) = header_name(name) else {
+            return internal_error();
+        };
+        headers.append(name, header_value(value));
     }
-    builder
-        .body(Full::new(Bytes::from(response.body)))
-        .unwrap_or_else(|_| {
-            let mut r = http::Response::new(Full::new(Bytes::from_static(b"internal error")));
-            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
+    let mut r = http::Response::new(Full::new(Bytes::from(response.body)));
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    r
 }
 
-/// A header value without a copy when it is a constant (most of the core's are).
+/// The names the core writes on every token, error and JSON response, as `http`'s constants:
+/// `HeaderName::from_bytes` would lowercase and look each up again on every response.
+static KNOWN_NAMES: [(&str, http::HeaderName); 7] = [
+    ("Content-Type", http::header::CONTENT_TYPE),
+    ("Cache-Control", http::header::CACHE_CONTROL),
+    ("Pragma", http::header::PRAGMA),
+    ("WWW-Authenticate", http::header::WWW_AUTHENTICATE),
+    ("Allow", http::header::ALLOW),
+    ("Location", http::header::LOCATION),
+    ("Set-Cookie", http::header::SET_COOKIE),
+];
+
+/// `name` as a header name; `None` when HTTP cannot carry it.
+fn header_name(name: &str) -> Option<http::HeaderName> {
+    KNOWN_NAMES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, h)| h.clone())
+        .or_else(|| http::HeaderName::from_bytes(name.as_bytes()).ok())
+}
+
 fn header_value(value: std::borrow::Cow<'static, str>) -> http::HeaderValue {
     let valid = |s: &str| s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
     match value {
@@ -295,4 +323,47 @@ where
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn core(status: u16, headers: Vec<(&'static str, Cow<'static, str>)>) -> Response {
+        Response {
+            status,
+            headers,
+            body: b"{}".to_vec(),
+        }
+    }
+
+    /// TK-02: the token response's `Cache-Control: no-store` and `Pragma: no-cache` reach
+    /// the wire, with the status and body, whether a name is one of the known constants or not.
+    #[test]
+    fn every_core_header_reaches_the_hyper_response() {
+        let mut r = Response::json(200, b"{\"a\":1}".to_vec());
+        r.headers.push(("X-Custom", "yes".into()));
+        r.headers.push(("Set-Cookie", "a=1".into()));
+        r.headers.push(("Set-Cookie", "b=2".into()));
+        let h = hyper_response(r);
+        assert_eq!(h.status(), 200);
+        let get = |n: &str| h.headers().get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(get("content-type"), Some("application/json"));
+        assert_eq!(get("cache-control"), Some("no-store"));
+        assert_eq!(get("pragma"), Some("no-cache"));
+        assert_eq!(get("x-custom"), Some("yes"));
+        let cookies: Vec<_> = h.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(h.headers().len(), 6);
+    }
+
+    /// A name or status HTTP cannot carry is a 500, not a response missing a header.
+    #[test]
+    fn an_unsendable_header_or_status_is_a_500() {
+        let bad_name = hyper_response(core(200, vec![("bad name", "x".into())]));
+        assert_eq!(bad_name.status(), 500);
+        let bad_status = hyper_response(core(1000, vec![]));
+        assert_eq!(bad_status.status(), 500);
+    }
 }
