@@ -207,10 +207,13 @@ pub fn core_request(parts: &http::request::Parts, body: Vec<u8>) -> Request {
             .headers
             .iter()
             .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                // Valid UTF-8 (all but hostile values) is checked by the fast path; only the
+                // rest goes through the lossy decoder.
+                let value = match std::str::from_utf8(v.as_bytes()) {
+                    Ok(s) => s.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                };
+                (n.as_str().to_string(), value)
             })
             .collect(),
         query: parts.uri.query().unwrap_or("").to_string(),
@@ -356,6 +359,35 @@ mod tests {
         let cookies: Vec<_> = h.headers().get_all("set-cookie").iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
         assert_eq!(h.headers().len(), 6);
+    }
+
+    /// Header values reach the core as text: UTF-8 as sent, anything else (obs-text that is
+    /// not UTF-8) with replacement characters rather than dropped.
+    #[test]
+    fn header_values_reach_the_core_as_text() {
+        let (parts, ()) = http::Request::post("/token?x=1")
+            .header(
+                "x-utf8",
+                http::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+            )
+            .header(
+                "x-latin1",
+                http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            )
+            .body(())
+            .unwrap()
+            .into_parts();
+        let core = core_request(&parts, b"a=b".to_vec());
+        let get = |n: &str| {
+            core.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("x-utf8"), Some("caf\u{e9}"));
+        assert_eq!(get("x-latin1"), Some("caf\u{fffd}"));
+        assert_eq!(core.query, "x=1");
+        assert_eq!(core.body, b"a=b");
     }
 
     /// A name or status HTTP cannot carry is a 500, not a response missing a header.

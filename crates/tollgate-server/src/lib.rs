@@ -368,12 +368,14 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        // By `http`'s constants: a name given as a string is parsed again on every lookup.
+        let header =
+            |name: http::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
         let decision = self.app.cors.decide(
             request.method().as_str(),
             request.uri().path(),
-            header("origin"),
-            header("access-control-request-method"),
+            header(http::header::ORIGIN),
+            header(http::header::ACCESS_CONTROL_REQUEST_METHOD),
         );
         match decision {
             cors::Decision::Pass => Box::pin(self.inner.call(request)),
