@@ -234,6 +234,8 @@ EOF
     if [ ! -d "$OP_DIR/node_modules/oidc-provider" ]; then
       (cd "$OP_DIR" && npm install --no-audit --no-fund --silent)
     fi
+    # NODE_ENV=production, as a deployment would run it (measured: no difference in
+    # throughput on client_credentials, 13.3-13.7k req/s either way).
     # One server per workload, like Tollgate's: opaque tokens for client_credentials and
     # refresh, JWT access tokens for refresh_jwt; each mints its refresh chains at start.
     for run in opaque:client_credentials opaque:refresh jwt:refresh_jwt; do
@@ -241,7 +243,7 @@ EOF
       tokens="$WORK/op-tokens-$workload.txt"
       (cd "$OP_DIR" && PORT=$OP_PORT FORMAT=$format REFRESH_OUT="$tokens" \
         REFRESH_COUNT="$((2 * CONCURRENCY))" SERVICE_SECRET="$SERVICE_SECRET" WEB_SECRET="$WEB_SECRET" \
-        exec "${PIN0[@]}" node server.mjs) > "$WORK/op-$workload.log" 2>&1 &
+        NODE_ENV=production exec "${PIN0[@]}" node server.mjs) > "$WORK/op-$workload.log" 2>&1 &
       SERVER_PID=$!
       wait_port "$OP_PORT"
       for _ in $(seq 1 100); do [ -s "$tokens" ] && break; sleep 0.1; done

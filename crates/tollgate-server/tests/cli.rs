@@ -79,7 +79,12 @@ struct Running {
 }
 
 fn start(config: &Path) -> Running {
-    let mut child = Command::new(BIN)
+    start_with(Command::new(BIN), config)
+}
+
+/// Starts the server through `command` (the binary, or a wrapper that runs it).
+fn start_with(mut command: Command, config: &Path) -> Running {
+    let mut child = command
         .arg("--config")
         .arg(config)
         .env("RUST_LOG", "info")
@@ -156,6 +161,46 @@ fn kid(server: &Running) -> String {
         .json()
         .expect("json");
     jwks["keys"][0]["kid"].as_str().expect("kid").to_string()
+}
+
+/// On one CPU the server runs a current-thread runtime: tokens are issued (the password grant
+/// hashes on the blocking pool), and SIGTERM still stops it gracefully.
+#[test]
+fn on_one_cpu_the_server_serves_and_stops_on_a_current_thread_runtime() {
+    if Command::new("taskset").arg("--version").output().is_err() {
+        eprintln!("skipped: no taskset on this machine");
+        return;
+    }
+    let dir = temp_dir("one-cpu");
+    let path = config(&dir, &hash(PASSWORD));
+    let mut pinned = Command::new("taskset");
+    pinned.args(["-c", "0", BIN]);
+    let server = start_with(pinned, &path);
+    let http = http();
+    let pw = http
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "pw"),
+            ("client_secret", PW_SECRET),
+            ("username", "carol"),
+            ("password", PASSWORD),
+            ("scope", "openid offline_access"),
+        ])
+        .send()
+        .expect("token");
+    assert_eq!(pw.status(), 200);
+    let cc = http
+        .post(server.url("/token"))
+        .basic_auth("svc", Some(SVC_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .expect("token");
+    assert_eq!(cc.status(), 200);
+    let (stopped, log) = server.stop("TERM");
+    assert!(stopped, "{log}");
+    assert!(log.contains("workers=1"), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
