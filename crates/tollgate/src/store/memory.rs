@@ -5,6 +5,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use super::by_hash::ByHash;
 use super::{
     AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, ConsentRecord, FamilyRecord,
     InteractionNext, InteractionRecord, Issuance, RefreshState, RefreshTokenRecord, RefreshView,
@@ -49,16 +50,17 @@ impl std::hash::BuildHasher for RandomKey {
 type RandomMap<K, V> = HashMap<K, V, RandomKey>;
 
 /// Records are kept in the allocations they were minted in (`Arc`s a commit hands over):
-/// an insert writes a 40-byte slot into the (large, mostly cold) hash table instead of a
-/// 128–300-byte record, and a lookup hands out the same records by reference count
+/// an insert writes a slot into the (large, often cold) hash table instead of a 128–300-byte
+/// record — 8 bytes in the refresh- and access-token tables, which find records by the hash
+/// they carry ([`ByHash`]), 24–40 bytes in the others — and a lookup hands out the same records by reference count
 /// rather than copying them ([`RefreshView`], [`Store::code`]). A record is copied only
 /// when it changes while a lookup still holds it (`Arc::make_mut`).
 #[derive(Default)]
 struct Tokens {
     codes: RandomMap<TokenHash, Arc<CodeRecord>>,
     families: RandomMap<FamilyId, Arc<FamilyRecord>>,
-    refresh: RandomMap<TokenHash, Arc<RefreshTokenRecord>>,
-    access: RandomMap<TokenHash, Arc<AccessTokenRecord>>,
+    refresh: ByHash<RefreshTokenRecord>,
+    access: ByHash<AccessTokenRecord>,
     interactions: RandomMap<TokenHash, Box<InteractionRecord>>,
     consents: HashMap<(String, ClientId), ConsentRecord>,
     jtis: RandomMap<TokenHash, UnixTime>,
@@ -143,14 +145,14 @@ impl MemoryStore {
         let families = &t.families;
         let dead_refresh: Vec<TokenHash> = t
             .refresh
-            .iter()
-            .filter(|(_, r)| {
+            .values()
+            .filter(|r| {
                 r.idle_expires_at.is_some_and(|e| now >= e)
                     || families
                         .get(&r.family)
                         .is_none_or(|f| f.is_revoked() || f.expires_at.is_some_and(|e| now >= e))
             })
-            .map(|(h, _)| *h)
+            .map(|r| r.hash)
             .take(batch.saturating_sub(removed))
             .collect();
         for h in dead_refresh {
@@ -160,13 +162,13 @@ impl MemoryStore {
         let families = &t.families;
         let dead_access: Vec<TokenHash> = t
             .access
-            .iter()
-            .filter(|(_, a)| {
+            .values()
+            .filter(|a| {
                 now >= a.expires_at
                     || a.revoked_at.is_some()
                     || families.get(&a.family).is_none_or(|f| f.is_revoked())
             })
-            .map(|(h, _)| *h)
+            .map(|r| r.hash)
             .take(batch.saturating_sub(removed))
             .collect();
         for h in dead_access {
@@ -223,9 +225,9 @@ impl Tokens {
 
     fn insert_issuance(&mut self, i: Issuance) {
         if let Some(r) = i.refresh {
-            self.refresh.insert(r.hash, r);
+            self.refresh.insert(r);
         }
-        self.access.insert(i.access.hash, i.access);
+        self.access.insert(i.access);
         self.families.insert(i.family.id, i.family);
     }
 }
@@ -330,9 +332,9 @@ impl Store for MemoryStore {
                         reuse_count: 0,
                     };
                     if let Some(n) = refresh {
-                        t.refresh.insert(n.hash, n);
+                        t.refresh.insert(n);
                     }
-                    t.access.insert(access.hash, access);
+                    t.access.insert(access);
                     true
                 }
                 None => false,
@@ -344,7 +346,7 @@ impl Store for MemoryStore {
             } => match t.active_refresh_mut(&token) {
                 Some(r) => {
                     r.idle_expires_at = idle_expires_at;
-                    t.access.insert(access.hash, access);
+                    t.access.insert(access);
                     true
                 }
                 None => false,

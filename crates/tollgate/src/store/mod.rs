@@ -8,6 +8,7 @@
 //! response. [`Store`] is the blocking form, [`AsyncStore`] the async one; every `Store` is
 //! an `AsyncStore`.
 
+mod by_hash;
 mod memory;
 mod record;
 
