@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use super::by_hash::ByHash;
+use super::by_key::ByKey;
 use super::{
     AccessTokenRecord, AccessView, CodeRecord, Commit, CommitOutcome, ConsentRecord, FamilyRecord,
     InteractionNext, InteractionRecord, Issuance, RefreshState, RefreshTokenRecord, RefreshView,
@@ -51,16 +51,16 @@ type RandomMap<K, V> = HashMap<K, V, RandomKey>;
 
 /// Records are kept in the allocations they were minted in (`Arc`s a commit hands over):
 /// an insert writes a slot into the (large, often cold) hash table instead of a 128–300-byte
-/// record — 8 bytes in the refresh- and access-token tables, which find records by the hash
-/// they carry ([`ByHash`]), 24–40 bytes in the others — and a lookup hands out the same records by reference count
+/// record — 8 bytes in the refresh-token, access-token and family tables, which find records by
+/// the key they carry ([`ByKey`]), 40 bytes in the others — and a lookup hands out the same records by reference count
 /// rather than copying them ([`RefreshView`], [`Store::code`]). A record is copied only
 /// when it changes while a lookup still holds it (`Arc::make_mut`).
 #[derive(Default)]
 struct Tokens {
     codes: RandomMap<TokenHash, Arc<CodeRecord>>,
-    families: RandomMap<FamilyId, Arc<FamilyRecord>>,
-    refresh: ByHash<RefreshTokenRecord>,
-    access: ByHash<AccessTokenRecord>,
+    families: ByKey<FamilyRecord>,
+    refresh: ByKey<RefreshTokenRecord>,
+    access: ByKey<AccessTokenRecord>,
     interactions: RandomMap<TokenHash, Box<InteractionRecord>>,
     consents: HashMap<(String, ClientId), ConsentRecord>,
     jtis: RandomMap<TokenHash, UnixTime>,
@@ -185,9 +185,9 @@ impl MemoryStore {
                 .collect();
             let dead: Vec<FamilyId> = t
                 .families
-                .keys()
+                .values()
+                .map(|f| f.id)
                 .filter(|f| !live.contains(f))
-                .copied()
                 .take(batch.saturating_sub(removed))
                 .collect();
             for f in dead {
@@ -206,7 +206,7 @@ impl MemoryStore {
 }
 
 /// Whether family `id` exists and is not revoked.
-fn live(families: &RandomMap<FamilyId, Arc<FamilyRecord>>, id: &FamilyId) -> bool {
+fn live(families: &ByKey<FamilyRecord>, id: &FamilyId) -> bool {
     families.get(id).is_some_and(|f| !f.is_revoked())
 }
 
@@ -228,7 +228,7 @@ impl Tokens {
             self.refresh.insert(r);
         }
         self.access.insert(i.access);
-        self.families.insert(i.family.id, i.family);
+        self.families.insert(i.family);
     }
 }
 

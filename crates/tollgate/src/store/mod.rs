@@ -8,7 +8,7 @@
 //! response. [`Store`] is the blocking form, [`AsyncStore`] the async one; every `Store` is
 //! an `AsyncStore`.
 
-mod by_hash;
+mod by_key;
 mod memory;
 mod record;
 
