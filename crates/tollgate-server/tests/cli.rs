@@ -146,6 +146,16 @@ impl Running {
     }
 }
 
+/// carol's password grant through the `pw` client, with `offline_access`.
+const PASSWORD_GRANT: &[(&str, &str)] = &[
+    ("grant_type", "password"),
+    ("client_id", "pw"),
+    ("client_secret", PW_SECRET),
+    ("username", "carol"),
+    ("password", PASSWORD),
+    ("scope", "openid offline_access"),
+];
+
 fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -179,14 +189,7 @@ fn on_one_cpu_the_server_serves_and_stops_on_a_current_thread_runtime() {
     let http = http();
     let pw = http
         .post(server.url("/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "pw"),
-            ("client_secret", PW_SECRET),
-            ("username", "carol"),
-            ("password", PASSWORD),
-            ("scope", "openid offline_access"),
-        ])
+        .form(PASSWORD_GRANT)
         .send()
         .expect("token");
     assert_eq!(pw.status(), 200);
@@ -284,14 +287,7 @@ fn keys_persist_logs_hold_no_secrets_and_signals_stop_gracefully() {
         .to_string();
     let pw: serde_json::Value = http
         .post(first.url("/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "pw"),
-            ("client_secret", PW_SECRET),
-            ("username", "carol"),
-            ("password", PASSWORD),
-            ("scope", "openid offline_access"),
-        ])
+        .form(PASSWORD_GRANT)
         .send()
         .expect("token")
         .json()

@@ -129,6 +129,8 @@ pub(crate) fn mint_jwt(
     // 16 bytes are always 22 characters; the error cannot happen.
     let jti = crate::b64::url_encode_into(&jti, &mut jti_buf)
         .ok_or_else(|| Error::AccessTokenFormat("a jti does not fit its buffer".into()))?;
+    // The head carries the server's issuer, which is what every grant passes as `issuer`.
+    debug_assert_eq!(claims.issuer, server.config().issuer);
     let head = server.jwt_claims_head();
     let mut body = JsonObject::with_capacity(head.len() + 192 + claims.scope.as_str().len());
     body.members(head)
